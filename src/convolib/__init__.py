@@ -1,0 +1,34 @@
+"""convolib: convolution and cross-correlation in 1-D, 2-D and N-D, under one convention.
+
+>>> import convolib
+>>> convolib.correlate([[1, 2, 3], [4, 5, 6], [7, 8, 9]], [[1, 2], [3, 4]], "valid").tolist()
+[[37, 47], [67, 77]]
+>>> convolib.convolve([[1, 2, 3], [4, 5, 6], [7, 8, 9]], [[1, 2], [3, 4]], "valid").tolist()
+[[23, 33], [53, 63]]
+"""
+
+from .api import convolve, correlate, plan
+from .errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    ConvolibError,
+    ExactOverflowError,
+    MemoryBudgetError,
+)
+from .plan import Plan, methods
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArgumentError",
+    "ArgumentTypeError",
+    "ConvolibError",
+    "ExactOverflowError",
+    "MemoryBudgetError",
+    "Plan",
+    "__version__",
+    "convolve",
+    "correlate",
+    "methods",
+    "plan",
+]

@@ -1,0 +1,79 @@
+"""Layer 3, *how*: the registry of algorithms.
+
+Each algorithm lives in one module of this package and registers itself with
+`register`; adding a module adds an algorithm (modules whose names start with an
+underscore are helpers, not algorithms). An algorithm answers three questions about
+a `Spec` and never parses user arguments or picks another algorithm:
+
+* ``supports(spec)``: ``None`` if it can compute the spec, else the reason it cannot;
+* ``cost(spec)``: estimated seconds and workspace bytes (beyond input and output);
+* ``run(spec, signal, kernel)``: the canonical problem of `convolib.spec`.
+
+``run`` receives the operands in canonical layout (batch axes first, convolved axes
+last, already flipped/conjugated, in ``spec.acc_dtype``) and returns an array of
+shape ``spec.batch + spec.out`` in ``spec.acc_dtype``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..spec import Spec
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What running an algorithm on a spec is estimated to take."""
+
+    seconds: float
+    workspace_bytes: int
+
+
+class Algorithm(ABC):
+    """Base class of the algorithms; subclasses set ``name`` and ``summary``."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+
+    @abstractmethod
+    def supports(self, spec: Spec) -> str | None:
+        """``None`` if this algorithm can compute ``spec``, else the reason it cannot."""
+
+    @abstractmethod
+    def cost(self, spec: Spec) -> Cost:
+        """Estimated time and workspace for ``spec``."""
+
+    @abstractmethod
+    def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+        """Compute the canonical problem (see the module docstring)."""
+
+
+_REGISTRY: dict[str, Algorithm] = {}
+_loaded = False
+
+
+def register(cls: type[Algorithm]) -> type[Algorithm]:
+    """Class decorator: make ``cls`` available to the planner under ``cls.name``."""
+    _REGISTRY[cls.name] = cls()
+    return cls
+
+
+def registry() -> dict[str, Algorithm]:
+    """All algorithms by name, importing this package's modules on first use.
+
+    >>> sorted(registry())[:2]
+    ['direct', 'reference']
+    """
+    global _loaded
+    if not _loaded:
+        for info in pkgutil.iter_modules(__path__):
+            if not info.name.startswith("_"):
+                importlib.import_module(f"{__name__}.{info.name}")
+        _loaded = True
+    return _REGISTRY

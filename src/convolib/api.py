@@ -1,0 +1,119 @@
+"""The NumPy/SciPy-style front-end: `convolve`, `correlate` and `plan`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .execute import execute
+from .numbers import as_operand
+from .plan import Plan, make_plan
+from .spec import build_spec
+
+
+def plan(
+    op: str,
+    x: object,
+    k: object,
+    mode: str = "full",
+    *,
+    axes: object = None,
+    boundary: str = "constant",
+    fill_value: object = 0,
+    origin: object = 0,
+    method: str = "auto",
+    out_dtype: object = None,
+) -> Plan:
+    """Plan ``convolve`` or ``correlate`` without running it; ``print()`` shows why.
+
+    >>> import numpy as np
+    >>> plan("correlate", np.ones((64, 64), np.float32), np.ones((3, 3), np.float32)).algorithm
+    'direct'
+    """
+    x, k = as_operand("x", x), as_operand("k", k)
+    spec = build_spec(
+        op,
+        x,
+        k,
+        mode,
+        axes=axes,
+        boundary=boundary,
+        fill_value=fill_value,
+        origin=origin,
+        out_dtype=out_dtype,
+    )
+    return make_plan(spec, method)
+
+
+def convolve(
+    x: object,
+    k: object,
+    mode: str = "full",
+    *,
+    axes: object = None,
+    boundary: str = "constant",
+    fill_value: object = 0,
+    origin: object = 0,
+    method: str = "auto",
+    out_dtype: object = None,
+) -> np.ndarray:
+    """Convolve ``x`` with ``k``: ``y[i] = sum_j x[i - j] k[j]`` (the kernel flipped).
+
+    ``mode`` is ``"full"``, ``"same"`` or ``"valid"`` with ``scipy.signal``'s shapes
+    and centring; ``axes`` picks the convolved axes (the others broadcast as batch
+    axes); ``boundary`` is a ``np.pad`` rule (``constant`` with ``fill_value``,
+    ``edge``, ``reflect``, ``symmetric``, ``wrap``; PyTorch's ``zeros``,
+    ``replicate``, ``circular`` too); ``origin`` shifts the window in ``same`` mode;
+    ``method`` forces an algorithm (see `convolib.methods`); ``out_dtype`` narrows
+    the result (integers saturate). Integer inputs give exact int64 results.
+
+    >>> convolve([1, 2, 3], [0, 1, 0.5]).tolist()
+    [0.0, 1.0, 2.5, 4.0, 1.5]
+    """
+    x, k = as_operand("x", x), as_operand("k", k)
+    spec = build_spec(
+        "convolve",
+        x,
+        k,
+        mode,
+        axes=axes,
+        boundary=boundary,
+        fill_value=fill_value,
+        origin=origin,
+        out_dtype=out_dtype,
+    )
+    return execute(make_plan(spec, method), x, k)
+
+
+def correlate(
+    x: object,
+    k: object,
+    mode: str = "full",
+    *,
+    axes: object = None,
+    boundary: str = "constant",
+    fill_value: object = 0,
+    origin: object = 0,
+    method: str = "auto",
+    out_dtype: object = None,
+) -> np.ndarray:
+    """Cross-correlate ``x`` with ``k``: ``y[i] = sum_j x[i + j] conj(k[j])``.
+
+    Takes the same arguments as `convolve`; the kernel is not flipped, and complex
+    kernels are conjugated as in ``numpy.correlate`` and ``scipy.signal.correlate``.
+
+    >>> correlate([[1, 2, 3], [4, 5, 6], [7, 8, 9]], [[1, 2], [3, 4]], "valid").tolist()
+    [[37, 47], [67, 77]]
+    """
+    x, k = as_operand("x", x), as_operand("k", k)
+    spec = build_spec(
+        "correlate",
+        x,
+        k,
+        mode,
+        axes=axes,
+        boundary=boundary,
+        fill_value=fill_value,
+        origin=origin,
+        out_dtype=out_dtype,
+    )
+    return execute(make_plan(spec, method), x, k)

@@ -1,0 +1,77 @@
+"""The cost model's constants, in one place, with where each came from.
+
+Throughputs are multiply-adds ("terms") per second per thread. They were measured
+on the developer machine of record (AMD EPYC Zen 4, 2 cores, AVX-512; 2026-11-22)
+with ``python -m convolib.costs``, which times each algorithm on a mid-sized 2-D
+problem per dtype and prints these tables. They only need to rank algorithms
+correctly; the performance issue replaces them by a per-machine calibration.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+DIRECT_TERMS_PER_S = {
+    "float32": 3.0e9,
+    "float64": 1.6e9,
+    "complex64": 0.8e9,
+    "complex128": 0.5e9,
+    "int64": 1.0e9,
+}
+"""The compiled direct loops (``algorithms/direct.py``), per accumulator dtype."""
+
+REFERENCE_TERMS_PER_S = {"object": 5.0e6, "default": 2.0e8}
+"""The reference tap loop (``algorithms/reference.py``): NumPy ufuncs, or Python
+arithmetic for object arrays."""
+
+CALL_OVERHEAD_S = {"direct": 4e-6, "reference": 2e-5}
+"""Fixed cost of one call: argument handling, allocation, dispatch."""
+
+PER_TAP_OVERHEAD_S = 3e-6
+"""The reference algorithm's cost per kernel tap (one round of NumPy calls)."""
+
+PARALLEL_MIN_TERMS = 200_000
+"""Below this many terms the direct loops run serially: numba's parallel launch
+costs a few microseconds, more than it saves on small problems."""
+
+MEMORY_FRACTION = 0.8
+"""Share of the currently available memory a call may use for its output and
+workspace before it is refused."""
+
+
+def threads() -> int:
+    """Threads the compiled algorithms may use (numba's current setting)."""
+    import os
+
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def direct_seconds(terms: int, acc: np.dtype, parallel: bool) -> float:
+    rate = DIRECT_TERMS_PER_S.get(acc.name)
+    if rate is None:
+        return math.inf
+    return CALL_OVERHEAD_S["direct"] + terms / (rate * (threads() if parallel else 1))
+
+
+def reference_seconds(terms: int, taps: int, acc: np.dtype) -> float:
+    rate = REFERENCE_TERMS_PER_S["object" if acc.kind == "O" else "default"]
+    return CALL_OVERHEAD_S["reference"] + taps * PER_TAP_OVERHEAD_S + terms / rate
+
+
+def available_memory() -> int:
+    """Bytes of memory available to this process now (physical, not swap)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import os
+
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 2**63 - 1

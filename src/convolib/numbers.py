@@ -1,0 +1,180 @@
+"""What numbers the computation uses: input dtypes, the accumulator, the output.
+
+Rules, each written once here:
+
+* bool and integer inputs accumulate in int64 and give exact int64 results; if the
+  exact result might not fit, the call raises (never wraps);
+* object arrays (Python ints, ``Fraction``) are computed with Python arithmetic;
+* float16 computes in float32 and returns float16; other floats and complex
+  numbers compute and return in ``np.result_type`` of the inputs;
+* ``out_dtype`` narrows explicitly: integers saturate, floats round to nearest first.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .errors import ArgumentTypeError, ExactOverflowError, bad_argument
+
+INT64_MAX = int(np.iinfo(np.int64).max)
+_EXACT_KINDS = "biu"
+
+
+def as_operand(arg: str, value: object) -> np.ndarray:
+    """``value`` as an ndarray of a numeric dtype, or a clear error.
+
+    >>> as_operand("x", [1, 2]).dtype
+    dtype('int64')
+    """
+    try:
+        a = np.asarray(value)
+    except (ValueError, TypeError) as err:  # ragged nested lists and the like
+        raise bad_argument(
+            arg,
+            value,
+            f"could not be read as an array ({err})",
+            "pass an ndarray or a rectangular nested list of numbers",
+            cls=ArgumentTypeError,
+        ) from None
+    kind = a.dtype.kind
+    if kind in "biufc":
+        return a
+    if kind == "O":
+        for index, item in np.ndenumerate(a):
+            if not isinstance(item, numbers.Number | np.bool_):
+                raise bad_argument(
+                    arg,
+                    item,
+                    f"object arrays must hold numbers (int, Fraction, float); "
+                    f"found a {type(item).__name__} at index {index}",
+                    cls=ArgumentTypeError,
+                )
+        return a
+    raise bad_argument(
+        f"{arg}.dtype",
+        a.dtype,
+        "must be numeric: bool, integer, floating, complex or object holding numbers",
+        "convert the data to numbers first",
+        cls=ArgumentTypeError,
+    )
+
+
+def compute_dtype(x: np.dtype, k: np.dtype) -> np.dtype:
+    """The dtype the sum is accumulated in.
+
+    >>> compute_dtype(np.dtype("uint8"), np.dtype("bool"))
+    dtype('int64')
+    """
+    if "O" in (x.kind, k.kind):
+        return np.dtype(object)
+    if x.kind in _EXACT_KINDS and k.kind in _EXACT_KINDS:
+        return np.dtype(np.int64)
+    result = np.result_type(x, k)
+    if result == np.float16:
+        return np.dtype(np.float32)
+    return result
+
+
+def default_out_dtype(x: np.dtype, k: np.dtype) -> np.dtype:
+    """The dtype returned when ``out_dtype`` is not given."""
+    acc = compute_dtype(x, k)
+    if acc.kind == "f" and np.result_type(x, k) == np.float16:
+        return np.dtype(np.float16)
+    return acc
+
+
+def check_out_dtype(value: object, acc: np.dtype) -> np.dtype:
+    """Validate ``out_dtype`` against the accumulator dtype ``acc``."""
+    try:
+        dtype = np.dtype(value)
+    except TypeError:
+        raise bad_argument(
+            "out_dtype",
+            value,
+            "is not a NumPy dtype",
+            "pass e.g. np.uint8 or 'float32'",
+            cls=ArgumentTypeError,
+        ) from None
+    if dtype.kind not in "iufcO":
+        raise bad_argument(
+            "out_dtype",
+            dtype,
+            "must be an integer, floating, complex or object dtype",
+            cls=ArgumentTypeError,
+        )
+    if acc.kind == "c" and dtype.kind not in {"c", "O"}:
+        raise bad_argument(
+            "out_dtype",
+            dtype,
+            "would discard the imaginary part of a complex result",
+            "pass a complex dtype, or take np.real() of the result yourself",
+        )
+    return dtype
+
+
+def cast_output(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Narrow the accumulated result to ``dtype``: saturating for integers."""
+    if y.dtype == dtype:
+        return y
+    if dtype.kind in "iu" and y.dtype.kind != "O":
+        info = np.iinfo(dtype)
+        if y.dtype.kind in "fc":
+            y = np.rint(y.real)
+            if np.isnan(y).any():
+                raise bad_argument(
+                    "out_dtype",
+                    dtype,
+                    "cannot hold the NaN values in this result",
+                    "use a floating out_dtype, or replace NaNs in the inputs",
+                )
+            y = np.clip(y, info.min, info.max)
+        elif y.dtype.kind in "iu":
+            y = np.clip(
+                y,
+                max(info.min, int(np.iinfo(y.dtype).min)),
+                min(info.max, int(np.iinfo(y.dtype).max)),
+            )
+        return y.astype(dtype)
+    if dtype.kind in "iu":  # object accumulator: Python ints, saturate exactly
+        info = np.iinfo(dtype)
+        return np.vectorize(lambda v: min(max(round(v), info.min), info.max), otypes=[dtype])(y)
+    return y.astype(dtype)
+
+
+def _max_abs_bound(a: np.ndarray) -> int:
+    """An upper bound on ``|a|`` from the dtype alone."""
+    if a.dtype.kind == "b":
+        return 1
+    info = np.iinfo(a.dtype)
+    return max(-int(info.min), int(info.max))
+
+
+def check_exact_range(
+    signal: np.ndarray, kernel: np.ndarray, n_axes: int, fill_value: object = 0
+) -> None:
+    """Raise unless every partial sum of an integer result fits in int64.
+
+    The bound is ``max|signal| * max over kernels of sum|kernel|``: every partial
+    sum of the correlation is at most that. The dtype alone usually proves it;
+    only wide integer inputs need a pass over the values.
+    """
+    terms = int(np.prod(kernel.shape[kernel.ndim - n_axes :], dtype=np.int64))
+    dtype_bound = max(_max_abs_bound(signal), abs(int(fill_value))) * terms * _max_abs_bound(kernel)
+    if dtype_bound <= INT64_MAX or signal.size == 0 or kernel.size == 0:
+        return
+    conv_axes = tuple(range(kernel.ndim - n_axes, kernel.ndim))
+    max_x = max(int(signal.max()), -int(signal.min()), abs(int(fill_value)))
+    sum_k = np.abs(kernel.astype(np.float64)).sum(axis=conv_axes).max()
+    bound = max_x * float(sum_k)
+    if bound > 2.0**62:  # near the limit: redo the sums exactly
+        sums = np.abs(kernel.astype(object)).sum(axis=conv_axes)
+        bound = max_x * int(np.max(sums))
+    if bound > INT64_MAX:
+        raise ExactOverflowError(
+            f"inputs: the exact integer result may exceed the int64 range "
+            f"(max|x| * sum|k| = {bound:.4g} > 2**63 - 1), and convolib never wraps. "
+            f"Pass x.astype(object) for exact Python-int arithmetic, or float64 inputs "
+            f"for a rounded result."
+        )

@@ -1,0 +1,191 @@
+"""Layer 2, *which* algorithm: a pure function from a `Spec` to a printable `Plan`.
+
+Every registered algorithm is a candidate. Those that cannot compute the spec, or
+whose output and workspace would not fit in the memory budget, drop out; ``auto``
+takes the one with the lowest estimated time; ``method="name"`` forces one. Plans
+are cached by spec, so a repeated call pays for planning once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from . import costs
+from .algorithms import registry
+from .errors import ArgumentError, MemoryBudgetError, bad_argument, choice_error
+from .spec import Spec
+
+_CHECK_MEMORY_ABOVE = 64 * 2**20
+"""Smaller needs are taken to fit without asking the operating system."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One algorithm's estimate for a spec, or why it cannot run it."""
+
+    name: str
+    seconds: float
+    workspace_bytes: int
+    why_not: str | None
+    over_budget: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The chosen algorithm for a spec, with its estimates and the alternatives.
+
+    Call it with arrays of the planned shapes and dtypes to run it again:
+
+    >>> import numpy as np, convolib
+    >>> p = convolib.plan("convolve", np.ones(4), np.ones(2))
+    >>> p(np.arange(4.0), np.ones(2)).tolist()
+    [0.0, 1.0, 3.0, 5.0, 3.0]
+    """
+
+    spec: Spec
+    algorithm: str
+    seconds: float
+    memory_bytes: int
+    reason: str
+    candidates: tuple[Candidate, ...]
+
+    def __call__(self, x: object, k: object) -> np.ndarray:
+        from .execute import execute
+        from .numbers import as_operand
+
+        x, k = as_operand("x", x), as_operand("k", k)
+        s = self.spec
+        if (x.shape, x.dtype, k.shape, k.dtype) != (s.x_shape, s.x_dtype, s.k_shape, s.k_dtype):
+            raise bad_argument(
+                "x, k",
+                f"{x.shape} {x.dtype}, {k.shape} {k.dtype}",
+                f"must match the plan's x{s.x_shape} {s.x_dtype}, k{s.k_shape} {s.k_dtype}",
+                "make a new plan for other shapes or dtypes",
+            )
+        return execute(self, x, k)
+
+    def __str__(self) -> str:
+        lines = [
+            f"plan: {self.spec.describe()}",
+            f"algorithm: {self.algorithm} ({registry()[self.algorithm].summary})",
+            f"why: {self.reason}",
+            f"estimate: {format_seconds(self.seconds)}, memory {format_bytes(self.memory_bytes)} "
+            f"(output {format_bytes(self.spec.out_bytes)})",
+            "",
+            f"  {'candidate':<12}{'time':>10}{'workspace':>12}  note",
+        ]
+        for c in self.candidates:
+            note = "chosen" if c.name == self.algorithm else (c.why_not or "")
+            time = format_seconds(c.seconds)
+            lines.append(
+                f"  {c.name:<12}{time:>10}{format_bytes(c.workspace_bytes):>12}  {note}".rstrip()
+            )
+        return "\n".join(lines)
+
+
+def format_seconds(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+def format_bytes(n: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} B"
+
+
+def methods() -> tuple[str, ...]:
+    """The names ``method=`` accepts.
+
+    >>> "reference" in methods()
+    True
+    """
+    return ("auto", *sorted(registry()))
+
+
+def make_plan(spec: Spec, method: object = "auto") -> Plan:
+    """Choose the algorithm for ``spec`` (``method="auto"``) or check a forced one."""
+    if not isinstance(method, str) or (method != "auto" and method not in registry()):
+        raise choice_error("method", method, methods())
+    return _choose(spec, method)
+
+
+@lru_cache(maxsize=1024)
+def _choose(spec: Spec, method: str) -> Plan:
+    algorithms = registry()
+    candidates = []
+    for name, algorithm in sorted(algorithms.items()):
+        why_not = algorithm.supports(spec)
+        cost = algorithm.cost(spec) if why_not is None else None
+        candidates.append(
+            Candidate(
+                name,
+                cost.seconds if cost else math.inf,
+                cost.workspace_bytes if cost else 0,
+                why_not,
+            )
+        )
+    budget = None
+    if max(spec.out_bytes + c.workspace_bytes for c in candidates) > _CHECK_MEMORY_ABOVE:
+        budget = int(costs.available_memory() * costs.MEMORY_FRACTION)
+        candidates = [
+            c
+            if c.why_not or spec.out_bytes + c.workspace_bytes <= budget
+            else Candidate(
+                c.name,
+                c.seconds,
+                c.workspace_bytes,
+                f"needs {format_bytes(spec.out_bytes + c.workspace_bytes)}, "
+                f"over the memory budget of {format_bytes(budget)}",
+                over_budget=True,
+            )
+            for c in candidates
+        ]
+    candidates.sort(key=lambda c: (c.why_not is not None, c.seconds))
+    usable = [c for c in candidates if c.why_not is None]
+    if method != "auto":
+        chosen = next(c for c in candidates if c.name == method)
+        if chosen.why_not:
+            raise bad_argument(
+                "method",
+                method,
+                f"cannot compute this: {chosen.why_not}",
+                "use method='auto' to let the planner choose",
+                cls=MemoryBudgetError if chosen.over_budget else ArgumentError,
+            )
+        reason = f"forced by method={method!r}"
+    elif not usable:
+        raise MemoryBudgetError(
+            f"{spec.describe()}: the output alone needs {format_bytes(spec.out_bytes)} and no "
+            f"algorithm fits the memory budget of {format_bytes(budget or 0)} "
+            f"({costs.MEMORY_FRACTION:.0%} of available memory). Use mode='same' or 'valid', "
+            f"smaller inputs, or compute the result in pieces."
+        )
+    else:
+        chosen = usable[0]
+        if len(usable) == 1:
+            reason = "the only algorithm that can compute this"
+        else:
+            runner_up = usable[1]
+            reason = (
+                f"lowest estimated time of {len(usable)} candidates "
+                f"({format_seconds(chosen.seconds)} vs {runner_up.name} "
+                f"{format_seconds(runner_up.seconds)})"
+            )
+    return Plan(
+        spec=spec,
+        algorithm=chosen.name,
+        seconds=chosen.seconds,
+        memory_bytes=spec.out_bytes + chosen.workspace_bytes,
+        reason=reason,
+        candidates=tuple(candidates),
+    )

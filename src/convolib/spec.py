@@ -1,0 +1,337 @@
+"""Layer 1, *what* is computed: user arguments in, one frozen and validated `Spec` out.
+
+All validation of user input happens here. Every spec describes one canonical
+problem, whatever the front-end: with the convolved axes moved last,
+
+    y[b, i] = sum_j  P[b, i*stride + j*dilation] * W[b, j]
+
+where ``P`` is the *signal* operand padded by ``pads`` under ``boundary`` and ``W``
+is the *kernel* operand, flipped for convolution and conjugated for complex
+correlation. A mode is only padding; convolution is correlation with a flipped
+kernel; the batch axes of the two operands broadcast.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from . import numbers as num
+from .boundary import canonical_boundary
+from .errors import ArgumentTypeError, bad_argument, choice_error
+
+OPS = ("convolve", "correlate")
+MODES = ("full", "same", "valid")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated, canonical description of one convolution or correlation."""
+
+    op: str
+    mode: str
+    x_shape: tuple[int, ...]
+    k_shape: tuple[int, ...]
+    x_dtype: np.dtype
+    k_dtype: np.dtype
+    axes: tuple[int, ...]
+    """The convolved axes, ascending; the others are batch axes."""
+    swap: bool
+    """``valid`` mode with a kernel larger than ``x``: ``k`` is the signal operand."""
+    signal_flip: bool
+    """Reverse (and conjugate, if complex) the signal operand along the axes."""
+    kernel_flip: bool
+    kernel_conj: bool
+    batch: tuple[int, ...]
+    n: tuple[int, ...]
+    m: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+    boundary: str
+    fill_value: object
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    out: tuple[int, ...]
+    acc_dtype: np.dtype
+    out_dtype: np.dtype
+
+    @property
+    def ndim(self) -> int:
+        """Number of convolved axes."""
+        return len(self.axes)
+
+    @property
+    def zero_padding(self) -> bool:
+        """Padding is implicit zeros: terms outside the signal are absent."""
+        return self.boundary == "constant" and self.fill_value == 0
+
+    @cached_property
+    def signal_batch(self) -> tuple[int, ...]:
+        shape = self.k_shape if self.swap else self.x_shape
+        return tuple(s for a, s in enumerate(shape) if a not in self.axes)
+
+    @cached_property
+    def kernel_batch(self) -> tuple[int, ...]:
+        shape = self.x_shape if self.swap else self.k_shape
+        return tuple(s for a, s in enumerate(shape) if a not in self.axes)
+
+    @cached_property
+    def out_shape(self) -> tuple[int, ...]:
+        """The result's shape, in the inputs' axis order."""
+        shape, batch, spatial = [], iter(self.batch), iter(self.out)
+        for a in range(len(self.x_shape)):
+            shape.append(next(spatial) if a in self.axes else next(batch))
+        return tuple(shape)
+
+    @cached_property
+    def terms(self) -> int:
+        """Multiply-adds of the direct sum (the work of the naive algorithm)."""
+        return math.prod(self.batch) * math.prod(self.out) * math.prod(self.m)
+
+    @cached_property
+    def out_bytes(self) -> int:
+        itemsize = self.out_dtype.itemsize if self.out_dtype.kind != "O" else 32
+        return math.prod(self.out_shape) * max(itemsize, self.acc_dtype.itemsize)
+
+    def describe(self) -> str:
+        """One line: what is computed."""
+        fill = f"({self.fill_value!r})" if self.boundary == "constant" else ""
+        return (
+            f"{self.op} x{self.x_shape} {self.x_dtype} with k{self.k_shape} {self.k_dtype} "
+            f"over axes {self.axes}, mode {self.mode!r}, boundary {self.boundary}{fill} "
+            f"-> {self.out_shape} {self.out_dtype}"
+        )
+
+
+def _axes(axes: object, ndim: int) -> tuple[int, ...]:
+    if axes is None:
+        return tuple(range(ndim))
+    items = [axes] if isinstance(axes, numbers.Integral) else axes
+    try:
+        items = list(items)  # type: ignore[call-overload]
+    except TypeError:
+        raise bad_argument(
+            "axes", axes, "must be None, an int or a sequence of ints", cls=ArgumentTypeError
+        ) from None
+    result = []
+    for a in items:
+        if not isinstance(a, numbers.Integral) or isinstance(a, bool):
+            raise bad_argument("axes", axes, f"must hold ints; found {a!r}", cls=ArgumentTypeError)
+        if not -ndim <= a < ndim:
+            raise bad_argument(
+                "axes",
+                axes,
+                f"axis {a} is out of range for {ndim}-D inputs",
+                f"use axes in [{-ndim}, {ndim - 1}]" if ndim else "0-d inputs have no axes",
+            )
+        result.append(int(a) % ndim)
+    if len(set(result)) != len(result):
+        raise bad_argument("axes", axes, "names an axis more than once")
+    return tuple(result)
+
+
+def _per_axis(arg: str, value: object, n: int, minimum: int | None) -> tuple[int, ...]:
+    """An int, or one int per convolved axis, each at least ``minimum``."""
+    items = [value] * n if isinstance(value, numbers.Integral) else value
+    try:
+        items = list(items)  # type: ignore[call-overload]
+    except TypeError:
+        raise bad_argument(
+            arg,
+            value,
+            "must be an int or a sequence of ints, one per convolved axis",
+            cls=ArgumentTypeError,
+        ) from None
+    if len(items) != n:
+        raise bad_argument(arg, value, f"needs one value per convolved axis ({n})")
+    for v in items:
+        if not isinstance(v, numbers.Integral) or isinstance(v, bool):
+            raise bad_argument(arg, value, f"must hold ints; found {v!r}", cls=ArgumentTypeError)
+        if minimum is not None and v < minimum:
+            raise bad_argument(arg, value, f"must be at least {minimum}")
+    return tuple(int(v) for v in items)
+
+
+def _fill(value: object, acc: np.dtype, boundary: str, raw_boundary: object) -> object:
+    if np.ndim(value) != 0 or not isinstance(np.asarray(value).item(), numbers.Number):
+        raise bad_argument("fill_value", value, "must be a single number", cls=ArgumentTypeError)
+    value = np.asarray(value).item() if not isinstance(value, numbers.Number) else value
+    if value != 0 and boundary != "constant":
+        raise bad_argument(
+            "fill_value",
+            value,
+            f"only applies to boundary='constant', not {raw_boundary!r}",
+            "drop fill_value, or use boundary='constant'",
+        )
+    if value != 0 and raw_boundary == "zeros":
+        raise bad_argument(
+            "fill_value",
+            value,
+            "contradicts boundary='zeros'",
+            "use boundary='constant' with a fill_value",
+        )
+    if acc.kind == "O":
+        return value
+    if isinstance(value, complex) and acc.kind != "c":
+        if value.imag != 0:
+            raise bad_argument(
+                "fill_value",
+                value,
+                f"is complex but the inputs are real ({acc})",
+                "pass a real fill_value, or complex inputs",
+            )
+        value = value.real
+    if acc.kind == "i":
+        try:
+            whole = int(value)  # type: ignore[call-overload]
+        except (ValueError, OverflowError):
+            whole = None
+        if whole is None or whole != value:
+            raise bad_argument(
+                "fill_value",
+                value,
+                "must be an integer for integer inputs (results are exact)",
+                "pass an integer fill_value, or float inputs",
+            )
+        return whole
+    return acc.type(value).item()
+
+
+def build_spec(
+    op: str,
+    x: np.ndarray,
+    k: np.ndarray,
+    mode: object = "full",
+    *,
+    axes: object = None,
+    boundary: object = "constant",
+    fill_value: object = 0,
+    origin: object = 0,
+    out_dtype: object = None,
+    stride: object = 1,
+    dilation: object = 1,
+) -> Spec:
+    """Validate the arguments of ``op(x, k, ...)`` and describe the problem.
+
+    >>> s = build_spec("convolve", np.ones(5), np.ones(3), "same")
+    >>> s.pads, s.out_shape
+    (((1, 1),), (5,))
+    """
+    if op not in OPS:
+        raise choice_error("op", op, OPS)
+    if not isinstance(mode, str) or mode not in MODES:
+        raise choice_error("mode", mode, MODES)
+    if x.ndim != k.ndim:
+        raise bad_argument(
+            "k",
+            k.shape,
+            f"must have as many dimensions as x; got x.ndim={x.ndim}, k.ndim={k.ndim}",
+            "add length-1 axes (e.g. k[None, :]) to line the axes up",
+        )
+    ax = _axes(axes, x.ndim)
+    origins = _per_axis("origin", 0 if origin is None else origin, len(ax), minimum=None)
+    origin_of = dict(zip(ax, origins, strict=True))
+    order = tuple(sorted(ax))
+    strides = _per_axis("stride", stride, len(order), minimum=1)
+    dilations = _per_axis("dilation", dilation, len(order), minimum=1)
+
+    batch = []
+    for a in range(x.ndim):
+        if a in order:
+            continue
+        xs, ks = x.shape[a], k.shape[a]
+        if xs != ks and 1 not in (xs, ks):
+            raise bad_argument(
+                "k",
+                k.shape,
+                f"axis {a} is not convolved, so its length must match x's or be 1 "
+                f"(x.shape={x.shape})",
+                f"add axis {a} to axes, or make the lengths broadcast",
+            )
+        batch.append(0 if 0 in (xs, ks) else max(xs, ks))
+
+    nx = tuple(x.shape[a] for a in order)
+    nk = tuple(k.shape[a] for a in order)
+    empty = 0 in nx or 0 in nk
+    swap = False
+    if mode == "valid" and not empty and not all(a >= b for a, b in zip(nx, nk, strict=True)):
+        if not all(b >= a for a, b in zip(nx, nk, strict=True)):
+            raise bad_argument(
+                "mode",
+                mode,
+                f"needs one input at least as large as the other on every convolved axis; "
+                f"got x {nx} and k {nk} along axes {order}",
+                "use mode='full' or 'same', or crop one input",
+            )
+        swap = True
+    if any(origin_of[a] for a in order) and mode != "same":
+        raise bad_argument(
+            "origin",
+            origin,
+            f"only applies to mode='same', not {mode!r}",
+            "drop origin, or use mode='same'",
+        )
+
+    name = canonical_boundary(boundary)
+    acc = num.compute_dtype(x.dtype, k.dtype)
+    fill = _fill(fill_value, acc, name, boundary)
+    out_dtype = (
+        num.default_out_dtype(x.dtype, k.dtype)
+        if out_dtype is None
+        else num.check_out_dtype(out_dtype, acc)
+    )
+
+    n, m = (nk, nx) if swap else (nx, nk)
+    pads, out = [], []
+    for a, ni, mi, s, d in zip(order, n, m, strides, dilations, strict=True):
+        if empty:
+            pads.append((0, 0))
+            out.append(0)
+            continue
+        extent = d * (mi - 1) + 1
+        if mode == "full":
+            lo = hi = extent - 1
+        elif mode == "same":
+            lo = extent // 2 + origin_of[a]
+            if not 0 <= lo <= extent - 1:
+                raise bad_argument(
+                    "origin",
+                    origin,
+                    f"moves the window off the kernel: for a kernel of {mi} along axis {a}, "
+                    f"origin must be in [{-(extent // 2)}, {(extent - 1) // 2}]",
+                )
+            hi = extent - 1 - lo
+        else:
+            lo = hi = 0
+        pads.append((lo, hi))
+        span = ni + lo + hi - extent
+        out.append(span // s + 1 if span >= 0 else 0)
+
+    correlate = op == "correlate"
+    return Spec(
+        op=op,
+        mode=mode,
+        x_shape=tuple(x.shape),
+        k_shape=tuple(k.shape),
+        x_dtype=x.dtype,
+        k_dtype=k.dtype,
+        axes=order,
+        swap=swap,
+        signal_flip=swap and correlate,
+        kernel_flip=swap or not correlate,
+        kernel_conj=correlate and not swap,
+        batch=tuple(batch),
+        n=n,
+        m=m,
+        pads=tuple(pads),
+        boundary=name,
+        fill_value=fill,
+        stride=strides,
+        dilation=dilations,
+        out=tuple(out),
+        acc_dtype=acc,
+        out_dtype=out_dtype,
+    )
