@@ -2,9 +2,10 @@
 
 Throughputs are multiply-adds ("terms") per second per thread. They were measured
 on the developer machine of record (AMD EPYC Zen 4, 2 cores, AVX-512; 2026-11-22)
-with ``python -m convolib.costs``, which times each algorithm on a mid-sized 2-D
-problem per dtype and prints these tables. They only need to rank algorithms
-correctly; the performance issue replaces them by a per-machine calibration.
+with `measure` (``python -c "import convolib.costs as c; print(c.measure())"``),
+which times each algorithm on a 512x512 image with a 7x7 kernel per dtype. They
+only need to rank algorithms correctly; the performance issue replaces them by a
+per-machine calibration.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ import math
 import numpy as np
 
 DIRECT_TERMS_PER_S = {
-    "float32": 3.0e9,
-    "float64": 1.6e9,
-    "complex64": 0.8e9,
-    "complex128": 0.5e9,
-    "int64": 1.0e9,
+    "float32": 1.5e10,
+    "float64": 1.1e10,
+    "complex64": 8.5e9,
+    "complex128": 4.0e9,
+    "int64": 1.0e10,
 }
 """The compiled direct loops (``algorithms/direct.py``), per accumulator dtype."""
 
-REFERENCE_TERMS_PER_S = {"object": 5.0e6, "default": 2.0e8}
+REFERENCE_TERMS_PER_S = {"object": 1.0e7, "default": 8.0e8}
 """The reference tap loop (``algorithms/reference.py``): NumPy ufuncs, or Python
 arithmetic for object arrays."""
 
@@ -75,3 +76,36 @@ def available_memory() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return 2**63 - 1
+
+
+def measure() -> dict[str, dict[str, float]]:
+    """Time the algorithms on a mid-sized 2-D problem and return terms per second.
+
+    This is how the tables above were made.
+    """
+    import time
+
+    from .algorithms import registry
+    from .execute import canonical_operands
+    from .spec import build_spec
+
+    rng = np.random.default_rng(0)
+    rates: dict[str, dict[str, float]] = {"direct": {}, "reference": {}}
+    for acc in DIRECT_TERMS_PER_S:
+        dtype = np.dtype(acc)
+        x = rng.integers(-100, 100, (512, 512)).astype(dtype)
+        k = rng.integers(-3, 4, (7, 7)).astype(dtype)
+        spec = build_spec("correlate", x, k, "same")
+        signal, kernel = canonical_operands(spec, x, k)
+        for name, table in rates.items():
+            algorithm = registry()[name]
+            algorithm.run(spec, signal, kernel)  # compile and warm up
+            times = []
+            for _ in range(5):
+                start = time.perf_counter()
+                algorithm.run(spec, signal, kernel)
+                times.append(time.perf_counter() - start)
+            used = threads() if name == "direct" else 1  # the reference is single-threaded
+            table[acc] = spec.terms / (sorted(times)[2] * used)
+    return rates
+

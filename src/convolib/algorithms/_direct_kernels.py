@@ -11,11 +11,13 @@ padding costs nothing.
 
 from __future__ import annotations
 
+import threading
+
 import numba as nb
 import numpy as np
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
 def _task(t, S, W, bx, bk, lo, st, dl, Y, block, nblocks):
     O0, O1, O2 = Y.shape[1], Y.shape[2], Y.shape[3]
     n0, n1, n2 = S.shape[1], S.shape[2], S.shape[3]
@@ -46,12 +48,18 @@ def _task(t, S, W, bx, bk, lo, st, dl, Y, block, nblocks):
                 if off < 0:
                     first = max(c0, (s2 - 1 - off) // s2)
                 last = min(c1, (n2 - 1 - off) // s2 + 1)
+                if last <= first:
+                    continue
+                # Slices, then a loop from 0: indices provably non-negative, so it vectorises.
+                dst = out[first:last]
                 if s2 == 1:
-                    for i2 in range(first, last):
-                        out[i2] += w * row[i2 + off]
+                    src = row[first + off : last + off]
+                    for i in range(dst.shape[0]):
+                        dst[i] += w * src[i]
                 else:
-                    for i2 in range(first, last):
-                        out[i2] += w * row[i2 * s2 + off]
+                    strided = row[first * s2 + off : (last - 1) * s2 + off + 1 : s2]
+                    for i in range(dst.shape[0]):
+                        dst[i] += w * strided[i]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -68,8 +76,19 @@ def correlate_parallel(S, W, bx, bk, lo, st, dl, Y, block):
         _task(t, S, W, bx, bk, lo, st, dl, Y, block, nblocks)
 
 
+_parallel_lock = threading.Lock()
+"""One parallel launch at a time: numba's fallback threading layer (workqueue) aborts
+on concurrent launches from several Python threads; a call that finds the lock taken
+runs serially instead, with the same result."""
+
+
 def run(S: np.ndarray, W: np.ndarray, bx, bk, lo, st, dl, Y: np.ndarray, parallel: bool) -> None:
     """Accumulate the correlation into the zeroed ``Y`` (see the module docstring)."""
     block = max(64, 16384 // Y.itemsize)
-    kernel = correlate_parallel if parallel else correlate_serial
-    kernel(S, W, bx, bk, lo, st, dl, Y, block)
+    if parallel and _parallel_lock.acquire(blocking=False):
+        try:
+            correlate_parallel(S, W, bx, bk, lo, st, dl, Y, block)
+        finally:
+            _parallel_lock.release()
+    else:
+        correlate_serial(S, W, bx, bk, lo, st, dl, Y, block)
