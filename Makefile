@@ -16,8 +16,8 @@ demo: $(STAMP)
 	$(PY) -m convolib.demo --out demo-output
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests
-	$(PY) -m ruff format --check src tests
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff format --check src tests benchmarks
 
 test: lint
 	$(PY) -m pytest -n 2 -q

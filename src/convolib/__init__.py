@@ -15,7 +15,7 @@ from .errors import (
     ExactOverflowError,
     MemoryBudgetError,
 )
-from .plan import Plan, methods
+from .planner import Plan, methods
 
 __version__ = "0.1.0"
 

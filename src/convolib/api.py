@@ -6,7 +6,7 @@ import numpy as np
 
 from .execute import execute
 from .numbers import as_operand
-from .plan import Plan, make_plan
+from .planner import Plan, make_plan
 from .spec import build_spec
 
 

@@ -108,4 +108,3 @@ def measure() -> dict[str, dict[str, float]]:
             used = threads() if name == "direct" else 1  # the reference is single-threaded
             table[acc] = spec.terms / (sorted(times)[2] * used)
     return rates
-

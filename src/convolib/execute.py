@@ -11,13 +11,15 @@ import numpy as np
 
 from .algorithms import registry
 from .numbers import cast_output, check_exact_range
-from .plan import Plan
+from .planner import Plan
 from .spec import Spec
 
 
 def _canonical(a: np.ndarray, spec: Spec, flip: bool, conj: bool) -> np.ndarray:
     d = spec.ndim
-    a = np.moveaxis(a, spec.axes, tuple(range(a.ndim - d, a.ndim)))
+    last = tuple(range(a.ndim - d, a.ndim))
+    if spec.axes != last:
+        a = np.moveaxis(a, spec.axes, last)
     if flip:
         a = a[(..., *([slice(None, None, -1)] * d))]
     if conj and a.dtype.kind == "c":
@@ -43,5 +45,6 @@ def execute(plan: Plan, x: np.ndarray, k: np.ndarray) -> np.ndarray:
     signal, kernel = canonical_operands(spec, x, k)
     y = registry()[plan.algorithm].run(spec, signal, kernel)
     first = len(spec.batch)
-    y = np.moveaxis(y, tuple(range(first, first + spec.ndim)), spec.axes)
+    if first:
+        y = np.moveaxis(y, tuple(range(first, first + spec.ndim)), spec.axes)
     return cast_output(np.asarray(y), spec.out_dtype)

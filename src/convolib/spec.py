@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -216,22 +216,66 @@ def build_spec(
 ) -> Spec:
     """Validate the arguments of ``op(x, k, ...)`` and describe the problem.
 
+    Specs depend only on shapes, dtypes and options, so repeated calls with the same
+    signature are answered from a cache.
+
     >>> s = build_spec("convolve", np.ones(5), np.ones(3), "same")
     >>> s.pads, s.out_shape
     (((1, 1),), (5,))
     """
+    options = (
+        mode,
+        axes,
+        boundary,
+        fill_value,
+        type(fill_value),
+        origin,
+        out_dtype,
+        stride,
+        dilation,
+    )
+    key = (op, x.shape, x.dtype, k.shape, k.dtype, options)
+    try:
+        hash(key)
+    except TypeError:  # an unhashable option (a list): validate without the cache
+        return _build_spec(op, x.shape, x.dtype, k.shape, k.dtype, *options)
+    return _cached_spec(key)
+
+
+@lru_cache(maxsize=1024)
+def _cached_spec(key: tuple) -> Spec:
+    op, x_shape, x_dtype, k_shape, k_dtype, options = key
+    return _build_spec(op, x_shape, x_dtype, k_shape, k_dtype, *options)
+
+
+def _build_spec(
+    op,
+    x_shape,
+    x_dtype,
+    k_shape,
+    k_dtype,
+    mode,
+    axes,
+    boundary,
+    fill_value,
+    _fill_type,
+    origin,
+    out_dtype,
+    stride,
+    dilation,
+) -> Spec:
     if op not in OPS:
         raise choice_error("op", op, OPS)
     if not isinstance(mode, str) or mode not in MODES:
         raise choice_error("mode", mode, MODES)
-    if x.ndim != k.ndim:
+    if len(x_shape) != len(k_shape):
         raise bad_argument(
             "k",
-            k.shape,
-            f"must have as many dimensions as x; got x.ndim={x.ndim}, k.ndim={k.ndim}",
+            k_shape,
+            f"must have as many dimensions as x; got x.ndim={len(x_shape)}, k.ndim={len(k_shape)}",
             "add length-1 axes (e.g. k[None, :]) to line the axes up",
         )
-    ax = _axes(axes, x.ndim)
+    ax = _axes(axes, len(x_shape))
     origins = _per_axis("origin", 0 if origin is None else origin, len(ax), minimum=None)
     origin_of = dict(zip(ax, origins, strict=True))
     order = tuple(sorted(ax))
@@ -239,22 +283,22 @@ def build_spec(
     dilations = _per_axis("dilation", dilation, len(order), minimum=1)
 
     batch = []
-    for a in range(x.ndim):
+    for a in range(len(x_shape)):
         if a in order:
             continue
-        xs, ks = x.shape[a], k.shape[a]
+        xs, ks = x_shape[a], k_shape[a]
         if xs != ks and 1 not in (xs, ks):
             raise bad_argument(
                 "k",
-                k.shape,
+                k_shape,
                 f"axis {a} is not convolved, so its length must match x's or be 1 "
-                f"(x.shape={x.shape})",
+                f"(x.shape={x_shape})",
                 f"add axis {a} to axes, or make the lengths broadcast",
             )
         batch.append(0 if 0 in (xs, ks) else max(xs, ks))
 
-    nx = tuple(x.shape[a] for a in order)
-    nk = tuple(k.shape[a] for a in order)
+    nx = tuple(x_shape[a] for a in order)
+    nk = tuple(k_shape[a] for a in order)
     empty = 0 in nx or 0 in nk
     swap = False
     if mode == "valid" and not empty and not all(a >= b for a, b in zip(nx, nk, strict=True)):
@@ -276,10 +320,10 @@ def build_spec(
         )
 
     name = canonical_boundary(boundary)
-    acc = num.compute_dtype(x.dtype, k.dtype)
+    acc = num.compute_dtype(x_dtype, k_dtype)
     fill = _fill(fill_value, acc, name, boundary)
     out_dtype = (
-        num.default_out_dtype(x.dtype, k.dtype)
+        num.default_out_dtype(x_dtype, k_dtype)
         if out_dtype is None
         else num.check_out_dtype(out_dtype, acc)
     )
@@ -314,10 +358,10 @@ def build_spec(
     return Spec(
         op=op,
         mode=mode,
-        x_shape=tuple(x.shape),
-        k_shape=tuple(k.shape),
-        x_dtype=x.dtype,
-        k_dtype=k.dtype,
+        x_shape=tuple(x_shape),
+        k_shape=tuple(k_shape),
+        x_dtype=x_dtype,
+        k_dtype=k_dtype,
         axes=order,
         swap=swap,
         signal_flip=swap and correlate,

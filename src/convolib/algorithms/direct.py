@@ -9,6 +9,7 @@ pad the signal first.
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from . import Algorithm, Cost, register
 MAX_AXES = 3
 
 
+@cache
 def batch_index(operand_batch: tuple[int, ...], batch: tuple[int, ...]) -> np.ndarray:
     """For each flattened output batch, the flattened batch of an operand that broadcasts to it."""
     index = np.arange(math.prod(operand_batch), dtype=np.int64).reshape(operand_batch)
