@@ -86,7 +86,7 @@ def measure() -> dict[str, dict[str, float]]:
     import time
 
     from .algorithms import registry
-    from .execute import canonical_operands
+    from .execute import prepare
     from .spec import build_spec
 
     rng = np.random.default_rng(0)
@@ -96,7 +96,7 @@ def measure() -> dict[str, dict[str, float]]:
         x = rng.integers(-100, 100, (512, 512)).astype(dtype)
         k = rng.integers(-3, 4, (7, 7)).astype(dtype)
         spec = build_spec("correlate", x, k, "same")
-        signal, kernel = canonical_operands(spec, x, k)
+        spec, signal, kernel = prepare(spec, x, k)
         for name, table in rates.items():
             algorithm = registry()[name]
             algorithm.run(spec, signal, kernel)  # compile and warm up

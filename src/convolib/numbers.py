@@ -12,6 +12,7 @@ Rules, each written once here:
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -118,29 +119,32 @@ def cast_output(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Narrow the accumulated result to ``dtype``: saturating for integers."""
     if y.dtype == dtype:
         return y
-    if dtype.kind in "iu" and y.dtype.kind != "O":
-        info = np.iinfo(dtype)
-        if y.dtype.kind in "fc":
-            y = np.rint(y.real)
-            if np.isnan(y).any():
-                raise bad_argument(
-                    "out_dtype",
-                    dtype,
-                    "cannot hold the NaN values in this result",
-                    "use a floating out_dtype, or replace NaNs in the inputs",
-                )
-            y = np.clip(y, info.min, info.max)
-        elif y.dtype.kind in "iu":
-            y = np.clip(
-                y,
-                max(info.min, int(np.iinfo(y.dtype).min)),
-                min(info.max, int(np.iinfo(y.dtype).max)),
-            )
-        return y.astype(dtype)
-    if dtype.kind in "iu":  # object accumulator: Python ints, saturate exactly
-        info = np.iinfo(dtype)
-        return np.vectorize(lambda v: min(max(round(v), info.min), info.max), otypes=[dtype])(y)
+    if dtype.kind in "iu":
+        return _saturate(y, dtype)
     return y.astype(dtype)
+
+
+def _saturate(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    info = np.iinfo(dtype)
+    if y.dtype.kind == "O":  # Python numbers: round and clip exactly
+        return np.vectorize(lambda v: min(max(round(v), info.min), info.max), otypes=[dtype])(y)
+    if y.dtype.kind in "iu":
+        low = max(info.min, int(np.iinfo(y.dtype).min))
+        high = min(info.max, int(np.iinfo(y.dtype).max))
+        return np.clip(y, low, high).astype(dtype)
+    y = np.rint(y.real)
+    if np.isnan(y).any():
+        raise bad_argument(
+            "out_dtype",
+            dtype,
+            "cannot hold the NaN values in this result",
+            "use a floating out_dtype, or replace NaNs in the inputs",
+        )
+    # float(info.max) rounds up for 64-bit types, so compare before casting, not clip.
+    high, low = y >= float(info.max), y <= float(info.min)
+    out = np.where(high | low, 0, y).astype(dtype)
+    out[high], out[low] = info.max, info.min
+    return out
 
 
 def _max_abs_bound(a: np.ndarray) -> int:
@@ -151,30 +155,38 @@ def _max_abs_bound(a: np.ndarray) -> int:
     return max(-int(info.min), int(info.max))
 
 
-def check_exact_range(
+def int64_sums_fit(
     signal: np.ndarray, kernel: np.ndarray, n_axes: int, fill_value: object = 0
-) -> None:
-    """Raise unless every partial sum of an integer result fits in int64.
+) -> bool:
+    """Whether every partial sum of the correlation provably fits in int64.
 
-    The bound is ``max|signal| * max over kernels of sum|kernel|``: every partial
-    sum of the correlation is at most that. The dtype alone usually proves it;
-    only wide integer inputs need a pass over the values.
+    The bound is ``max|signal| * max over kernels of sum|kernel|``, which no partial
+    sum exceeds. The dtypes alone usually prove it; wide integer inputs need a pass
+    over the values.
     """
-    terms = int(np.prod(kernel.shape[kernel.ndim - n_axes :], dtype=np.int64))
-    dtype_bound = max(_max_abs_bound(signal), abs(int(fill_value))) * terms * _max_abs_bound(kernel)
-    if dtype_bound <= INT64_MAX or signal.size == 0 or kernel.size == 0:
-        return
+    terms = math.prod(kernel.shape[kernel.ndim - n_axes :])
+    fill = abs(int(fill_value))  # type: ignore[call-overload]
+    if max(_max_abs_bound(signal), fill) * terms * _max_abs_bound(kernel) <= INT64_MAX:
+        return True
+    if signal.size == 0 or kernel.size == 0:
+        return True
     conv_axes = tuple(range(kernel.ndim - n_axes, kernel.ndim))
-    max_x = max(int(signal.max()), -int(signal.min()), abs(int(fill_value)))
-    sum_k = np.abs(kernel.astype(np.float64)).sum(axis=conv_axes).max()
-    bound = max_x * float(sum_k)
-    if bound > 2.0**62:  # near the limit: redo the sums exactly
-        sums = np.abs(kernel.astype(object)).sum(axis=conv_axes)
-        bound = max_x * int(np.max(sums))
-    if bound > INT64_MAX:
-        raise ExactOverflowError(
-            f"inputs: the exact integer result may exceed the int64 range "
-            f"(max|x| * sum|k| = {bound:.4g} > 2**63 - 1), and convolib never wraps. "
-            f"Pass x.astype(object) for exact Python-int arithmetic, or float64 inputs "
-            f"for a rounded result."
-        )
+    max_x = max(int(signal.max()), -int(signal.min()), fill)
+    if max_x * float(np.abs(kernel.astype(np.float64)).sum(axis=conv_axes).max()) <= 2.0**62:
+        return True  # far enough below 2**63 for float rounding not to matter
+    sums = np.sum(np.abs(kernel.astype(object)), axis=conv_axes)
+    return max_x * int(np.max(sums)) <= INT64_MAX
+
+
+def exact_int64(y: np.ndarray) -> np.ndarray:
+    """Python-int results as int64, or `ExactOverflowError` if one does not fit."""
+    if y.size:
+        low, high = min(y.flat), max(y.flat)
+        if low < -INT64_MAX - 1 or high > INT64_MAX:
+            worst = high if high > INT64_MAX else low
+            raise ExactOverflowError(
+                f"x, k: the exact integer result holds {worst}, outside the int64 range, "
+                f"and convolib never wraps. Pass x.astype(object) for exact Python ints, "
+                f"or float64 inputs for a rounded result."
+            )
+    return y.astype(np.int64)

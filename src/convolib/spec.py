@@ -64,6 +64,11 @@ class Spec:
         return len(self.axes)
 
     @property
+    def empty(self) -> bool:
+        """An operand or the output has no elements: the result is all zeros."""
+        return 0 in self.n or 0 in self.m or 0 in self.batch or 0 in self.out
+
+    @property
     def zero_padding(self) -> bool:
         """Padding is implicit zeros: terms outside the signal are absent."""
         return self.boundary == "constant" and self.fill_value == 0
@@ -223,29 +228,30 @@ def build_spec(
     >>> s.pads, s.out_shape
     (((1, 1),), (5,))
     """
-    options = (
-        mode,
-        axes,
-        boundary,
-        fill_value,
-        type(fill_value),
-        origin,
-        out_dtype,
-        stride,
-        dilation,
-    )
-    key = (op, x.shape, x.dtype, k.shape, k.dtype, options)
+    options = (mode, axes, boundary, fill_value, origin, out_dtype, stride, dilation)
     try:
+        key = _typed(options)
         hash(key)
-    except TypeError:  # an unhashable option (a list): validate without the cache
+    except TypeError:  # an unhashable option: validate without the cache
         return _build_spec(op, x.shape, x.dtype, k.shape, k.dtype, *options)
-    return _cached_spec(key)
+    return _cached_spec(op, x.shape, x.dtype, k.shape, k.dtype, key)
+
+
+def _typed(value: object) -> tuple:
+    """A hashable cache key that tells ``0``, ``0.0``, ``False`` and ``[0]`` apart."""
+    if isinstance(value, tuple | list):
+        return (type(value), tuple(_typed(v) for v in value))
+    return (type(value), value)
+
+
+def _untyped(key: tuple) -> object:
+    kind, value = key
+    return kind(_untyped(v) for v in value) if kind in (tuple, list) else value
 
 
 @lru_cache(maxsize=1024)
-def _cached_spec(key: tuple) -> Spec:
-    op, x_shape, x_dtype, k_shape, k_dtype, options = key
-    return _build_spec(op, x_shape, x_dtype, k_shape, k_dtype, *options)
+def _cached_spec(op, x_shape, x_dtype, k_shape, k_dtype, key) -> Spec:
+    return _build_spec(op, x_shape, x_dtype, k_shape, k_dtype, *_untyped(key))
 
 
 def _build_spec(
@@ -258,7 +264,6 @@ def _build_spec(
     axes,
     boundary,
     fill_value,
-    _fill_type,
     origin,
     out_dtype,
     stride,
@@ -331,9 +336,12 @@ def _build_spec(
     n, m = (nk, nx) if swap else (nx, nk)
     pads, out = [], []
     for a, ni, mi, s, d in zip(order, n, m, strides, dilations, strict=True):
-        if empty:
+        if empty:  # an empty sum: scipy's shapes where it has them, no padding
             pads.append((0, 0))
-            out.append(0)
+            if 0 in (ni, mi):
+                out.append(ni if mode == "same" else 0)
+            else:
+                out.append({"full": ni + mi - 1, "same": ni, "valid": abs(ni - mi) + 1}[mode])
             continue
         extent = d * (mi - 1) + 1
         if mode == "full":

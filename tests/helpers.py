@@ -1,0 +1,95 @@
+"""Shared test helpers: seeded random operands and a dtype-aware closeness check."""
+
+from __future__ import annotations
+
+import numpy as np
+
+EXACT_KINDS = "biuO"
+"""Result kinds that must match exactly (bool, integers, Python objects)."""
+
+
+def random_array(rng: np.random.Generator, shape, dtype, low: int = -5, high: int = 5):
+    """A random array of ``shape`` and ``dtype``.
+
+    Integers are drawn from ``[low, high]`` (``[0, high]`` for unsigned types, 0/1 for
+    bool, Python ints for object); floats are standard normal; complex numbers get a
+    standard normal imaginary part too.
+    """
+    dtype = np.dtype(dtype)
+    shape = tuple(shape) if np.iterable(shape) else (shape,)
+    if dtype.kind == "b":
+        return rng.integers(0, 2, shape).astype(bool)
+    if dtype.kind == "u":
+        return rng.integers(0, high, shape, endpoint=True).astype(dtype)
+    if dtype.kind == "i":
+        return rng.integers(low, high, shape, endpoint=True).astype(dtype)
+    if dtype.kind == "O":
+        values = rng.integers(low, high, shape, endpoint=True)
+        out = np.empty(shape, object)
+        for index in np.ndindex(*shape):
+            out[index] = int(values[index])
+        return out
+    if dtype.kind == "f":
+        return rng.standard_normal(shape).astype(dtype)
+    if dtype.kind == "c":
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+    raise TypeError(f"random_array: unsupported dtype {dtype}")
+
+
+def compute_eps(dtype) -> float:
+    """Machine epsilon of the arithmetic used for a float/complex ``dtype``.
+
+    float16 results are documented to be computed in float32, then rounded.
+    """
+    dtype = np.dtype(dtype)
+    if dtype == np.float16:
+        return float(np.finfo(np.float32).eps)
+    return float(np.finfo(dtype).eps)
+
+
+def assert_close(got, expected, dtype=None, terms: int = 1, scale=None) -> None:
+    """Check ``got`` against an accurate ``expected`` for a result of ``dtype``.
+
+    Exact kinds (bool, int, object) must be equal. Floating results must satisfy,
+    element by element,
+
+        |got - expected| <= 2 * terms * eps_acc * scale + eps_out * |expected| + tiny
+
+    the documented direct-sum bound ``2 m eps (|x| * |k|)`` (``scale`` is ``|x| * |k|``
+    per element, or a scalar bound; default: max |expected|) plus the final rounding
+    into the output dtype. ``expected`` should be computed in higher precision.
+    """
+    got = np.asarray(got)
+    expected = np.asarray(expected)
+    dtype = got.dtype if dtype is None else np.dtype(dtype)
+    assert got.shape == expected.shape, f"shape {got.shape} != expected {expected.shape}"
+    if dtype.kind in EXACT_KINDS:
+        if got.dtype.kind == "O" or expected.dtype.kind == "O":
+            mismatch = [
+                (i, got[i], expected[i]) for i in np.ndindex(*got.shape) if got[i] != expected[i]
+            ]
+            assert not mismatch, f"exact mismatch at (index, got, expected): {mismatch[:5]}"
+        else:
+            np.testing.assert_array_equal(got, expected)
+        return
+    real = np.finfo(dtype)
+    exp = expected.astype(np.complex128 if dtype.kind == "c" else np.float64)
+    err = np.abs(got.astype(exp.dtype) - exp)
+    if scale is None:
+        scale = np.max(np.abs(exp), initial=0.0)
+    bound = (
+        2 * max(terms, 1) * compute_eps(dtype) * np.asarray(scale, np.float64)
+        + float(real.eps) * np.abs(exp)
+        + float(real.smallest_subnormal)
+    )
+    finite = np.isfinite(exp)
+    if not finite.all():  # NaN/inf must sit where the accurate result has them
+        np.testing.assert_array_equal(got[~finite], expected[~finite])
+    bad = finite & ~(err <= bound)  # a NaN error counts as bad
+    if np.any(bad):
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise AssertionError(
+            f"{int(bad.sum())} of {bad.size} elements outside the {dtype} bound; first at "
+            f"{where}: got {got[where]!r}, expected {exp[where]!r}, "
+            f"error {err[where]:.3g} > bound {np.broadcast_to(bound, bad.shape)[where]:.3g}"
+        )
