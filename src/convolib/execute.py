@@ -57,7 +57,12 @@ def execute(plan: Plan, x: np.ndarray, k: np.ndarray) -> np.ndarray:
         return np.zeros(spec.out_shape, spec.out_dtype)
     run_spec, signal, kernel = prepare(spec, x, k)
     widened = run_spec is not spec
-    y = registry()["reference" if widened else plan.algorithm].run(run_spec, signal, kernel)
+    algorithm = plan.algorithm
+    if widened:
+        algorithm = "reference"
+    elif plan.nonfinite_fallback and not (np.isfinite(signal).all() and np.isfinite(kernel).all()):
+        algorithm = plan.nonfinite_fallback
+    y = registry()[algorithm].run(run_spec, signal, kernel)
     first = len(spec.batch)
     if first:
         y = np.moveaxis(y, tuple(range(first, first + spec.ndim)), spec.axes)

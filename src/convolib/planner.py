@@ -48,6 +48,9 @@ class Plan:
 
     spec: Spec
     algorithm: str
+    nonfinite_fallback: str | None
+    """Runs instead of ``algorithm`` when an input holds NaN or inf, which
+    ``algorithm`` would spread beyond their windows."""
     seconds: float
     memory_bytes: int
     reason: str
@@ -73,6 +76,11 @@ class Plan:
             f"plan: {self.spec.describe()}",
             f"algorithm: {self.algorithm} ({registry()[self.algorithm].summary})",
             f"why: {self.reason}",
+            *(
+                [f"if an input holds NaN or inf: {self.nonfinite_fallback}, which keeps them local"]
+                if self.nonfinite_fallback
+                else []
+            ),
             f"estimate: {format_seconds(self.seconds)}, memory {format_bytes(self.memory_bytes)} "
             f"(output {format_bytes(self.spec.out_bytes)})",
             "",
@@ -125,6 +133,8 @@ def _choose(spec: Spec, method: str) -> Plan:
     candidates = []
     for name, algorithm in sorted(algorithms.items()):
         why_not = algorithm.supports(spec)
+        if why_not is None and spec.acc_dtype.kind in "iO" and not algorithm.exact:
+            why_not = "rounds, and integer or object inputs get exact results"
         cost = algorithm.cost(spec) if why_not is None else None
         candidates.append(
             Candidate(
@@ -181,9 +191,13 @@ def _choose(spec: Spec, method: str) -> Plan:
                 f"({format_seconds(chosen.seconds)} vs {runner_up.name} "
                 f"{format_seconds(runner_up.seconds)})"
             )
+    fallback = None
+    if method == "auto" and not algorithms[chosen.name].local_nonfinite:
+        fallback = next(c.name for c in usable if algorithms[c.name].local_nonfinite)
     return Plan(
         spec=spec,
         algorithm=chosen.name,
+        nonfinite_fallback=fallback,
         seconds=chosen.seconds,
         memory_bytes=spec.out_bytes + chosen.workspace_bytes,
         reason=reason,

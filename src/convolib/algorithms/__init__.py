@@ -9,6 +9,10 @@ a `Spec` and never parses user arguments or picks another algorithm:
 * ``cost(spec)``: estimated seconds and workspace bytes (beyond input and output);
 * ``run(spec, signal, kernel)``: the canonical problem of `convolib.spec`.
 
+Two class attributes tell the planner which rules outrank speed: ``exact`` (false for
+transforms that round) and ``local_nonfinite`` (false where one NaN or inf spreads
+to every output).
+
 ``run`` receives the operands in canonical layout (batch axes first, convolved axes
 last, already flipped/conjugated, in ``spec.acc_dtype``) and returns an array of
 shape ``spec.batch + spec.out`` in ``spec.acc_dtype``.
@@ -40,6 +44,10 @@ class Algorithm(ABC):
 
     name: ClassVar[str]
     summary: ClassVar[str]
+    exact: ClassVar[bool] = True
+    """Computes the sum itself, so integer and object inputs stay exact (not rounded)."""
+    local_nonfinite: ClassVar[bool] = True
+    """NaN and inf reach only the outputs whose window holds them (not true of FFTs)."""
 
     @abstractmethod
     def supports(self, spec: Spec) -> str | None:
