@@ -16,6 +16,7 @@ from .errors import (
     MemoryBudgetError,
 )
 from .planner import Plan, methods
+from .threads import set_workers
 
 __version__ = "0.1.0"
 
@@ -31,4 +32,5 @@ __all__ = [
     "correlate",
     "methods",
     "plan",
+    "set_workers",
 ]

@@ -10,25 +10,7 @@ from .planner import Plan, make_plan
 from .spec import build_spec
 
 
-def plan(
-    op: str,
-    x: object,
-    k: object,
-    mode: str = "full",
-    *,
-    axes: object = None,
-    boundary: str = "constant",
-    fill_value: object = 0,
-    origin: object = 0,
-    method: str = "auto",
-    out_dtype: object = None,
-) -> Plan:
-    """Plan ``convolve`` or ``correlate`` without running it; ``print()`` shows why.
-
-    >>> import numpy as np
-    >>> plan("correlate", np.ones((64, 64), np.float32), np.ones((3, 3), np.float32)).algorithm
-    'direct'
-    """
+def _planned(op, x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers):
     x, k = as_operand("x", x), as_operand("k", k)
     spec = build_spec(
         op,
@@ -41,7 +23,32 @@ def plan(
         origin=origin,
         out_dtype=out_dtype,
     )
-    return make_plan(spec, method)
+    return make_plan(spec, method, workers), x, k
+
+
+def plan(
+    op: str,
+    x: object,
+    k: object,
+    mode: str = "full",
+    *,
+    axes: object = None,
+    boundary: str = "constant",
+    fill_value: object = 0,
+    origin: object = 0,
+    method: str = "auto",
+    out_dtype: object = None,
+    workers: int | None = None,
+) -> Plan:
+    """Plan ``convolve`` or ``correlate`` without running it; ``print()`` shows why.
+
+    >>> import numpy as np
+    >>> plan("correlate", np.ones((64, 64), np.float32), np.ones((3, 3), np.float32)).algorithm
+    'direct'
+    """
+    return _planned(op, x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers)[
+        0
+    ]
 
 
 def convolve(
@@ -55,6 +62,7 @@ def convolve(
     origin: object = 0,
     method: str = "auto",
     out_dtype: object = None,
+    workers: int | None = None,
 ) -> np.ndarray:
     """Convolve ``x`` with ``k``: ``y[i] = sum_j x[i - j] k[j]`` (the kernel flipped).
 
@@ -64,24 +72,18 @@ def convolve(
     ``edge``, ``reflect``, ``symmetric``, ``wrap``; PyTorch's ``zeros``,
     ``replicate``, ``circular`` too); ``origin`` shifts the window in ``same`` mode;
     ``method`` forces an algorithm (see `convolib.methods`); ``out_dtype`` narrows
-    the result (integers saturate). Integer inputs give exact int64 results.
+    the result (integers saturate); ``workers`` caps the threads (default: the
+    `convolib.set_workers` setting, else every core). Integer inputs give exact
+    int64 results.
 
     >>> convolve([1, 2, 3], [0, 1, 0.5]).tolist()
     [0.0, 1.0, 2.5, 4.0, 1.5]
     """
-    x, k = as_operand("x", x), as_operand("k", k)
-    spec = build_spec(
-        "convolve",
-        x,
-        k,
-        mode,
-        axes=axes,
-        boundary=boundary,
-        fill_value=fill_value,
-        origin=origin,
-        out_dtype=out_dtype,
+    return execute(
+        *_planned(
+            "convolve", x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers
+        )
     )
-    return execute(make_plan(spec, method), x, k)
 
 
 def correlate(
@@ -95,6 +97,7 @@ def correlate(
     origin: object = 0,
     method: str = "auto",
     out_dtype: object = None,
+    workers: int | None = None,
 ) -> np.ndarray:
     """Cross-correlate ``x`` with ``k``: ``y[i] = sum_j x[i + j] conj(k[j])``.
 
@@ -104,16 +107,8 @@ def correlate(
     >>> correlate([[1, 2, 3], [4, 5, 6], [7, 8, 9]], [[1, 2], [3, 4]], "valid").tolist()
     [[37, 47], [67, 77]]
     """
-    x, k = as_operand("x", x), as_operand("k", k)
-    spec = build_spec(
-        "correlate",
-        x,
-        k,
-        mode,
-        axes=axes,
-        boundary=boundary,
-        fill_value=fill_value,
-        origin=origin,
-        out_dtype=out_dtype,
+    return execute(
+        *_planned(
+            "correlate", x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers
+        )
     )
-    return execute(make_plan(spec, method), x, k)

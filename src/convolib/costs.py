@@ -42,18 +42,12 @@ MEMORY_FRACTION = 0.8
 workspace before it is refused."""
 
 
-def threads() -> int:
-    """Threads the compiled algorithms may use (numba's current setting)."""
-    import os
-
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
-
-
-def direct_seconds(terms: int, acc: np.dtype, parallel: bool) -> float:
+def direct_seconds(terms: int, acc: np.dtype, workers: int) -> float:
     rate = DIRECT_TERMS_PER_S.get(acc.name)
     if rate is None:
         return math.inf
-    return CALL_OVERHEAD_S["direct"] + terms / (rate * (threads() if parallel else 1))
+    used = workers if terms >= PARALLEL_MIN_TERMS else 1
+    return CALL_OVERHEAD_S["direct"] + terms / (rate * used)
 
 
 def reference_seconds(terms: int, taps: int, acc: np.dtype) -> float:
@@ -88,7 +82,9 @@ def measure() -> dict[str, dict[str, float]]:
     from .algorithms import registry
     from .execute import prepare
     from .spec import build_spec
+    from .threads import cpu_count
 
+    workers = cpu_count()
     rng = np.random.default_rng(0)
     rates: dict[str, dict[str, float]] = {"direct": {}, "reference": {}}
     for acc in DIRECT_TERMS_PER_S:
@@ -99,12 +95,12 @@ def measure() -> dict[str, dict[str, float]]:
         spec, signal, kernel = prepare(spec, x, k)
         for name, table in rates.items():
             algorithm = registry()[name]
-            algorithm.run(spec, signal, kernel)  # compile and warm up
+            algorithm.run(spec, signal, kernel, workers)  # compile and warm up
             times = []
             for _ in range(5):
                 start = time.perf_counter()
-                algorithm.run(spec, signal, kernel)
+                algorithm.run(spec, signal, kernel, workers)
                 times.append(time.perf_counter() - start)
-            used = threads() if name == "direct" else 1  # the reference is single-threaded
+            used = workers if name == "direct" else 1  # the reference is single-threaded
             table[acc] = spec.terms / (sorted(times)[2] * used)
     return rates

@@ -62,7 +62,7 @@ def execute(plan: Plan, x: np.ndarray, k: np.ndarray) -> np.ndarray:
         algorithm = "reference"
     elif plan.nonfinite_fallback and not (np.isfinite(signal).all() and np.isfinite(kernel).all()):
         algorithm = plan.nonfinite_fallback
-    y = registry()[algorithm].run(run_spec, signal, kernel)
+    y = registry()[algorithm].run(run_spec, signal, kernel, plan.workers)
     first = len(spec.batch)
     if first:
         y = np.moveaxis(y, tuple(range(first, first + spec.ndim)), spec.axes)

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import costs
+from . import costs, threads
 from .algorithms import registry
 from .errors import ArgumentError, MemoryBudgetError, bad_argument, choice_error
 from .spec import Spec
@@ -51,6 +51,7 @@ class Plan:
     nonfinite_fallback: str | None
     """Runs instead of ``algorithm`` when an input holds NaN or inf, which
     ``algorithm`` would spread beyond their windows."""
+    workers: int
     seconds: float
     memory_bytes: int
     reason: str
@@ -74,7 +75,8 @@ class Plan:
     def __str__(self) -> str:
         lines = [
             f"plan: {self.spec.describe()}",
-            f"algorithm: {self.algorithm} ({registry()[self.algorithm].summary})",
+            f"algorithm: {self.algorithm} ({registry()[self.algorithm].summary}), "
+            f"{self.workers} thread{'s' if self.workers > 1 else ''}",
             f"why: {self.reason}",
             *(
                 [f"if an input holds NaN or inf: {self.nonfinite_fallback}, which keeps them local"]
@@ -120,22 +122,22 @@ def methods() -> tuple[str, ...]:
     return ("auto", *sorted(registry()))
 
 
-def make_plan(spec: Spec, method: object = "auto") -> Plan:
+def make_plan(spec: Spec, method: object = "auto", workers: object = None) -> Plan:
     """Choose the algorithm for ``spec`` (``method="auto"``) or check a forced one."""
     if not isinstance(method, str) or (method != "auto" and method not in registry()):
         raise choice_error("method", method, methods())
-    return _choose(spec, method)
+    return _choose(spec, method, threads.resolve(workers))
 
 
 @lru_cache(maxsize=1024)
-def _choose(spec: Spec, method: str) -> Plan:
+def _choose(spec: Spec, method: str, workers: int) -> Plan:
     algorithms = registry()
     candidates = []
     for name, algorithm in sorted(algorithms.items()):
         why_not = algorithm.supports(spec)
         if why_not is None and spec.acc_dtype.kind in "iO" and not algorithm.exact:
             why_not = "rounds, and integer or object inputs get exact results"
-        cost = algorithm.cost(spec) if why_not is None else None
+        cost = algorithm.cost(spec, workers) if why_not is None else None
         candidates.append(
             Candidate(
                 name,
@@ -198,6 +200,7 @@ def _choose(spec: Spec, method: str) -> Plan:
         spec=spec,
         algorithm=chosen.name,
         nonfinite_fallback=fallback,
+        workers=workers,
         seconds=chosen.seconds,
         memory_bytes=spec.out_bytes + chosen.workspace_bytes,
         reason=reason,

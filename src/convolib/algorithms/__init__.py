@@ -6,8 +6,9 @@ underscore are helpers, not algorithms). An algorithm answers three questions ab
 a `Spec` and never parses user arguments or picks another algorithm:
 
 * ``supports(spec)``: ``None`` if it can compute the spec, else the reason it cannot;
-* ``cost(spec)``: estimated seconds and workspace bytes (beyond input and output);
-* ``run(spec, signal, kernel)``: the canonical problem of `convolib.spec`.
+* ``cost(spec, workers)``: estimated seconds and workspace bytes (beyond input and
+  output) with ``workers`` threads;
+* ``run(spec, signal, kernel, workers)``: the canonical problem of `convolib.spec`.
 
 Two class attributes tell the planner which rules outrank speed: ``exact`` (false for
 transforms that round) and ``local_nonfinite`` (false where one NaN or inf spreads
@@ -54,12 +55,12 @@ class Algorithm(ABC):
         """``None`` if this algorithm can compute ``spec``, else the reason it cannot."""
 
     @abstractmethod
-    def cost(self, spec: Spec) -> Cost:
-        """Estimated time and workspace for ``spec``."""
+    def cost(self, spec: Spec, workers: int) -> Cost:
+        """Estimated time and workspace for ``spec`` with ``workers`` threads."""
 
     @abstractmethod
-    def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-        """Compute the canonical problem (see the module docstring)."""
+    def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
+        """Compute the canonical problem (module docstring) on up to ``workers`` threads."""
 
 
 _REGISTRY: dict[str, Algorithm] = {}

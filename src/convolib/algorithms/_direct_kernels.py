@@ -82,11 +82,12 @@ on concurrent launches from several Python threads; a call that finds the lock t
 runs serially instead, with the same result."""
 
 
-def run(S: np.ndarray, W: np.ndarray, bx, bk, lo, st, dl, Y: np.ndarray, parallel: bool) -> None:
+def run(S: np.ndarray, W: np.ndarray, bx, bk, lo, st, dl, Y: np.ndarray, workers: int) -> None:
     """Accumulate the correlation into the zeroed ``Y`` (see the module docstring)."""
     block = max(64, 16384 // Y.itemsize)
-    if parallel and _parallel_lock.acquire(blocking=False):
+    if workers > 1 and _parallel_lock.acquire(blocking=False):
         try:
+            nb.set_num_threads(min(workers, nb.config.NUMBA_NUM_THREADS))
             correlate_parallel(S, W, bx, bk, lo, st, dl, Y, block)
         finally:
             _parallel_lock.release()

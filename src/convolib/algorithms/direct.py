@@ -50,15 +50,14 @@ class Direct(Algorithm):
             return f"compiled for at most {MAX_AXES} convolved axes, not {spec.ndim}"
         return None
 
-    def cost(self, spec: Spec) -> Cost:
-        parallel = spec.terms >= costs.PARALLEL_MIN_TERMS
+    def cost(self, spec: Spec, workers: int) -> Cost:
         workspace = 0
         if not spec.zero_padding:
             padded = math.prod(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
             workspace = math.prod(spec.signal_batch) * padded * spec.acc_dtype.itemsize
-        return Cost(costs.direct_seconds(spec.terms, spec.acc_dtype, parallel), workspace)
+        return Cost(costs.direct_seconds(spec.terms, spec.acc_dtype, workers), workspace)
 
-    def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
         from . import _direct_kernels
 
         d = spec.ndim
@@ -77,6 +76,6 @@ class Direct(Algorithm):
             _three(spec.stride, 1),
             _three(spec.dilation, 1),
             out,
-            parallel=spec.terms >= costs.PARALLEL_MIN_TERMS,
+            workers=workers if spec.terms >= costs.PARALLEL_MIN_TERMS else 1,
         )
         return out.reshape(spec.batch + spec.out)

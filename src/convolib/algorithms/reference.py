@@ -36,14 +36,14 @@ class Reference(Algorithm):
     def supports(self, spec: Spec) -> str | None:
         return None
 
-    def cost(self, spec: Spec) -> Cost:
+    def cost(self, spec: Spec, workers: int) -> Cost:
         padded = math.prod(spec.signal_batch) * math.prod(
             n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True)
         )
         seconds = costs.reference_seconds(spec.terms, math.prod(spec.m), spec.acc_dtype)
         return Cost(seconds, padded * (spec.acc_dtype.itemsize + 1) + spec.out_bytes)
 
-    def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
         d = spec.ndim
         if d == 0:
             return signal * kernel
