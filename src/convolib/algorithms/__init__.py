@@ -49,6 +49,10 @@ class Algorithm(ABC):
     """Computes the sum itself, so integer and object inputs stay exact (not rounded)."""
     local_nonfinite: ClassVar[bool] = True
     """NaN and inf reach only the outputs whose window holds them (not true of FFTs)."""
+    accuracy: ClassVar[str] = "elementwise"
+    """The error bound it meets (DESIGN.md): ``"elementwise"``, within
+    ``2·m·eps·(|x|*|k|)`` per element (m terms per output), or ``"normwise"``, within
+    ``eps·log2(L)·‖x‖₂·‖k‖₂`` in max norm (L the transform length), as FFTs do."""
 
     @abstractmethod
     def supports(self, spec: Spec) -> str | None:
