@@ -2,6 +2,8 @@
 
 import os
 
+os.environ["CONVOLIB_CALIBRATION"] = "off"  # golden plans must not depend on the machine
+
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(

@@ -7,7 +7,9 @@
 [[23, 33], [53, 63]]
 """
 
+from ._version import __version__
 from .api import convolve, correlate, plan
+from .calibration import calibrate
 from .errors import (
     ArgumentError,
     ArgumentTypeError,
@@ -15,10 +17,8 @@ from .errors import (
     ExactOverflowError,
     MemoryBudgetError,
 )
-from .planner import Plan, methods
+from .planner import Plan, methods, set_tune
 from .threads import set_workers
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ArgumentError",
@@ -28,9 +28,11 @@ __all__ = [
     "MemoryBudgetError",
     "Plan",
     "__version__",
+    "calibrate",
     "convolve",
     "correlate",
     "methods",
     "plan",
+    "set_tune",
     "set_workers",
 ]

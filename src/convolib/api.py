@@ -10,7 +10,7 @@ from .planner import Plan, make_plan
 from .spec import build_spec
 
 
-def _planned(op, x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers):
+def _planned(op, x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers, tune):
     x, k = as_operand("x", x), as_operand("k", k)
     spec = build_spec(
         op,
@@ -23,7 +23,7 @@ def _planned(op, x, k, mode, axes, boundary, fill_value, origin, method, out_dty
         origin=origin,
         out_dtype=out_dtype,
     )
-    return make_plan(spec, method, workers), x, k
+    return make_plan(spec, method, workers, tune), x, k
 
 
 def plan(
@@ -39,6 +39,7 @@ def plan(
     method: str = "auto",
     out_dtype: object = None,
     workers: int | None = None,
+    tune: bool | None = None,
 ) -> Plan:
     """Plan ``convolve`` or ``correlate`` without running it; ``print()`` shows why.
 
@@ -46,9 +47,10 @@ def plan(
     >>> plan("correlate", np.ones((64, 64), np.float32), np.ones((3, 3), np.float32)).algorithm
     'direct'
     """
-    return _planned(op, x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers)[
-        0
-    ]
+    planned, _, _ = _planned(
+        op, x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers, tune
+    )
+    return planned
 
 
 def convolve(
@@ -63,6 +65,7 @@ def convolve(
     method: str = "auto",
     out_dtype: object = None,
     workers: int | None = None,
+    tune: bool | None = None,
 ) -> np.ndarray:
     """Convolve ``x`` with ``k``: ``y[i] = sum_j x[i - j] k[j]`` (the kernel flipped).
 
@@ -73,15 +76,27 @@ def convolve(
     ``replicate``, ``circular`` too); ``origin`` shifts the window in ``same`` mode;
     ``method`` forces an algorithm (see `convolib.methods`); ``out_dtype`` narrows
     the result (integers saturate); ``workers`` caps the threads (default: the
-    `convolib.set_workers` setting, else every core). Integer inputs give exact
-    int64 results.
+    `convolib.set_workers` setting, else every core); ``tune=True`` times the best
+    candidate algorithms once per signature and keeps the fastest (default: the
+    `convolib.set_tune` setting). Integer inputs give exact int64 results.
 
     >>> convolve([1, 2, 3], [0, 1, 0.5]).tolist()
     [0.0, 1.0, 2.5, 4.0, 1.5]
     """
     return execute(
         *_planned(
-            "convolve", x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers
+            "convolve",
+            x,
+            k,
+            mode,
+            axes,
+            boundary,
+            fill_value,
+            origin,
+            method,
+            out_dtype,
+            workers,
+            tune,
         )
     )
 
@@ -98,6 +113,7 @@ def correlate(
     method: str = "auto",
     out_dtype: object = None,
     workers: int | None = None,
+    tune: bool | None = None,
 ) -> np.ndarray:
     """Cross-correlate ``x`` with ``k``: ``y[i] = sum_j x[i + j] conj(k[j])``.
 
@@ -109,6 +125,17 @@ def correlate(
     """
     return execute(
         *_planned(
-            "correlate", x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers
+            "correlate",
+            x,
+            k,
+            mode,
+            axes,
+            boundary,
+            fill_value,
+            origin,
+            method,
+            out_dtype,
+            workers,
+            tune,
         )
     )

@@ -50,6 +50,30 @@ def prepare(spec: Spec, x: np.ndarray, k: np.ndarray) -> tuple[Spec, np.ndarray,
     )
 
 
+def _values_need_the_sum(signal: np.ndarray, kernel: np.ndarray) -> tuple[bool, bool]:
+    """Whether a transform's result would be wrong for these values, and whether both
+    operands are non-negative (real).
+
+    A transform spreads NaN and inf to every output, and its error is bounded in
+    norm, relative to the largest outputs: where non-negative inputs span more than
+    ``1/sqrt(eps)`` (a probability vector from 1 down to 1e-12, say), the small
+    outputs would drown in that error, while the sum keeps each one accurate.
+    """
+    if not (np.isfinite(signal).all() and np.isfinite(kernel).all()):
+        return True, False
+    if signal.dtype.kind == "c" or signal.size == 0 or kernel.size == 0:
+        return False, False
+    if signal.min() < 0 or kernel.min() < 0:
+        return False, False
+    limit = 1 / np.sqrt(np.finfo(signal.dtype).eps)
+    for a in (signal, kernel):
+        top = a.max()
+        smallest = a.min(where=a > 0, initial=top)
+        if top > 0 and top / smallest > limit:
+            return True, True
+    return False, True
+
+
 def execute(plan: Plan, x: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Run ``plan`` on operands that match its spec."""
     spec = plan.spec
@@ -57,12 +81,16 @@ def execute(plan: Plan, x: np.ndarray, k: np.ndarray) -> np.ndarray:
         return np.zeros(spec.out_shape, spec.out_dtype)
     run_spec, signal, kernel = prepare(spec, x, k)
     widened = run_spec is not spec
-    algorithm = plan.algorithm
+    algorithm, nonnegative = plan.algorithm, False
     if widened:
         algorithm = "reference"
-    elif plan.nonfinite_fallback and not (np.isfinite(signal).all() and np.isfinite(kernel).all()):
-        algorithm = plan.nonfinite_fallback
+    elif plan.fallback:
+        needs_sum, nonnegative = _values_need_the_sum(signal, kernel)
+        if needs_sum:
+            algorithm = plan.fallback
     y = registry()[algorithm].run(run_spec, signal, kernel, plan.workers)
+    if nonnegative and algorithm == plan.algorithm:
+        np.maximum(y, 0, out=y)  # a sum of non-negative terms is never negative
     first = len(spec.batch)
     if first:
         y = np.moveaxis(y, tuple(range(first, first + spec.ndim)), spec.axes)

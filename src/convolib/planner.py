@@ -9,14 +9,21 @@ are cached by spec, so a repeated call pays for planning once.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
 
-from . import costs, threads
+from . import calibration, costs, threads
 from .algorithms import registry
-from .errors import ArgumentError, MemoryBudgetError, bad_argument, choice_error
+from .errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    MemoryBudgetError,
+    bad_argument,
+    choice_error,
+)
 from .spec import Spec
 
 _CHECK_MEMORY_ABOVE = 64 * 2**20
@@ -48,9 +55,10 @@ class Plan:
 
     spec: Spec
     algorithm: str
-    nonfinite_fallback: str | None
-    """Runs instead of ``algorithm`` when an input holds NaN or inf, which
-    ``algorithm`` would spread beyond their windows."""
+    fallback: str | None
+    """Runs instead of ``algorithm`` (a transform) when the values call for the sum
+    itself: an input holds NaN or inf, which a transform spreads to every output, or
+    non-negative inputs span a range too wide for a normwise error bound."""
     workers: int
     seconds: float
     memory_bytes: int
@@ -79,8 +87,11 @@ class Plan:
             f"{self.workers} thread{'s' if self.workers > 1 else ''}",
             f"why: {self.reason}",
             *(
-                [f"if an input holds NaN or inf: {self.nonfinite_fallback}, which keeps them local"]
-                if self.nonfinite_fallback
+                [
+                    f"fallback: {self.fallback}, if an input holds NaN or inf, or non-negative "
+                    f"inputs span a range too wide for {self.algorithm}'s accuracy"
+                ]
+                if self.fallback
                 else []
             ),
             f"estimate: {format_seconds(self.seconds)}, memory {format_bytes(self.memory_bytes)} "
@@ -122,11 +133,91 @@ def methods() -> tuple[str, ...]:
     return ("auto", *sorted(registry()))
 
 
-def make_plan(spec: Spec, method: object = "auto", workers: object = None) -> Plan:
-    """Choose the algorithm for ``spec`` (``method="auto"``) or check a forced one."""
+_tune_default = False
+
+
+def set_tune(tune: bool) -> bool:
+    """Make ``tune=None`` mean ``tune`` from now on; returns the previous setting.
+
+    >>> set_tune(set_tune(True))
+    True
+    """
+    global _tune_default
+    previous, _tune_default = _tune_default, bool(tune)
+    return previous
+
+
+def make_plan(
+    spec: Spec, method: object = "auto", workers: object = None, tune: object = None
+) -> Plan:
+    """Choose the algorithm for ``spec`` (``method="auto"``) or check a forced one.
+
+    With ``tune`` (default: the `set_tune` setting) ``auto`` times its best few
+    candidates once per spec and keeps the fastest, like cuDNN's benchmark mode.
+    """
     if not isinstance(method, str) or (method != "auto" and method not in registry()):
         raise choice_error("method", method, methods())
-    return _choose(spec, method, threads.resolve(workers))
+    if tune is None:
+        tune = _tune_default
+    if not isinstance(tune, bool):
+        raise bad_argument("tune", tune, "must be True, False or None", cls=ArgumentTypeError)
+    plan = _choose(spec, method, threads.resolve(workers))
+    return _tuned(plan) if tune and method == "auto" else plan
+
+
+TUNE_CANDIDATES = 3
+"""How many of the best-estimated candidates ``tune`` times."""
+
+
+@lru_cache(maxsize=256)
+def _tuned(plan: Plan) -> Plan:
+    from .execute import execute
+
+    spec = plan.spec
+    contenders = [c for c in plan.candidates if c.why_not is None][:TUNE_CANDIDATES]
+    if len(contenders) < 2 or spec.acc_dtype.kind == "O":
+        return plan
+    rng = np.random.default_rng(0)
+    x, k = (
+        (rng.integers(-3, 4, shape) if dtype.kind in "biu" else rng.standard_normal(shape)).astype(
+            dtype
+        )
+        for shape, dtype in ((spec.x_shape, spec.x_dtype), (spec.k_shape, spec.k_dtype))
+    )
+    measured = {}
+    for c in contenders:
+        forced = replace(plan, algorithm=c.name, fallback=None)
+        execute(forced, x, k)  # compile and warm up
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            execute(forced, x, k)
+            times.append(time.perf_counter() - start)
+        measured[c.name] = min(times)
+    ranked = sorted(measured, key=measured.__getitem__)
+    best, second = ranked[0], ranked[1]
+    return replace(
+        plan,
+        algorithm=best,
+        seconds=measured[best],
+        fallback=_fallback(registry(), best, [c for c in plan.candidates if c.why_not is None]),
+        reason=f"measured fastest of {len(measured)} candidates ({format_seconds(measured[best])}"
+        f" vs {second} {format_seconds(measured[second])})",
+    )
+
+
+def _fallback(algorithms: dict, chosen: str, usable: list[Candidate]) -> str | None:
+    """The best algorithm that computes the sum itself, if ``chosen`` is a transform."""
+    if algorithms[chosen].local_nonfinite and algorithms[chosen].accuracy == "elementwise":
+        return None
+    return next(
+        (
+            c.name
+            for c in usable
+            if algorithms[c.name].local_nonfinite and algorithms[c.name].accuracy == "elementwise"
+        ),
+        None,
+    )
 
 
 @lru_cache(maxsize=1024)
@@ -141,7 +232,7 @@ def _choose(spec: Spec, method: str, workers: int) -> Plan:
         candidates.append(
             Candidate(
                 name,
-                cost.seconds if cost else math.inf,
+                cost.seconds * calibration.factor(name) if cost else math.inf,
                 cost.workspace_bytes if cost else 0,
                 why_not,
             )
@@ -193,13 +284,10 @@ def _choose(spec: Spec, method: str, workers: int) -> Plan:
                 f"({format_seconds(chosen.seconds)} vs {runner_up.name} "
                 f"{format_seconds(runner_up.seconds)})"
             )
-    fallback = None
-    if method == "auto" and not algorithms[chosen.name].local_nonfinite:
-        fallback = next(c.name for c in usable if algorithms[c.name].local_nonfinite)
     return Plan(
         spec=spec,
         algorithm=chosen.name,
-        nonfinite_fallback=fallback,
+        fallback=_fallback(algorithms, chosen.name, usable) if method == "auto" else None,
         workers=workers,
         seconds=chosen.seconds,
         memory_bytes=spec.out_bytes + chosen.workspace_bytes,

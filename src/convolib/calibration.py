@@ -1,0 +1,123 @@
+"""Per-machine calibration of the cost model, cached on disk like FFTW's wisdom.
+
+Each algorithm's ``cost()`` formula carries the shape of its work, with constants
+measured on the developer machine (`convolib.costs`). Another machine differs by
+roughly a constant factor per algorithm, so `calibrate` times every algorithm on a
+few small problems, divides measured by estimated seconds, and keeps the median
+ratio as that algorithm's correction factor. The planner multiplies estimates by it.
+
+The factors live in the user's cache folder, keyed by convolib's version and the
+CPU. The first plan of a process loads them, measuring them first (about a second)
+if there are none. ``CONVOLIB_CALIBRATION=off`` in the environment uses the built-in
+constants unchanged (the test suite does, so its golden plans do not depend on the
+machine); a cache that cannot be written is simply not kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ._version import __version__
+
+CASES = (
+    # (op, x shape, k shape, dtype, mode): small, quick, spread over the algorithms' ranges
+    ("convolve", (20_000,), (9,), "float64", "full"),
+    ("convolve", (20_000,), (257,), "float64", "full"),
+    ("correlate", (256, 256), (3, 3), "float32", "same"),
+    ("correlate", (256, 256), (15, 15), "float32", "same"),
+    ("convolve", (128, 128), (31, 31), "float64", "same"),
+    ("convolve", (24, 24, 24), (5, 5, 5), "float32", "same"),
+    ("convolve", (20_000,), (64,), "int64", "full"),
+    ("convolve", (300,), (20,), "object", "full"),
+)
+_LIMITS = (0.1, 10.0)
+"""Factors outside this range mean a broken measurement, not a different machine."""
+
+_factors: dict[str, float] | None = None
+
+
+def cache_path() -> Path:
+    """Where this machine's factors are kept."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next((line.split(":", 1)[1] for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        cpu = platform.processor() or cpu
+    key = "".join(c if c.isalnum() else "-" for c in f"{platform.machine()}-{cpu.strip()}")
+    return root / "convolib" / f"calibration-{__version__}-{key}-{os.cpu_count()}cpu.json"
+
+
+def _operand(rng: np.random.Generator, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    if dtype == "object":
+        return rng.integers(-9, 10, shape).astype(object)
+    if dtype.startswith("int"):
+        return rng.integers(-100, 100, shape).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def calibrate(*, save: bool = True, repeats: int = 5) -> dict[str, float]:
+    """Measure this machine's correction factor per algorithm (and keep them).
+
+    Returns ``{algorithm: measured / estimated seconds}``; a factor of 2 means the
+    algorithm runs twice as slowly here as its cost model says.
+    """
+    from .algorithms import registry
+    from .execute import prepare
+    from .spec import build_spec
+    from .threads import resolve
+
+    global _factors
+    workers = resolve(None)
+    rng = np.random.default_rng(0)
+    ratios: dict[str, list[float]] = {}
+    for op, sx, sk, dtype, mode in CASES:
+        x, k = _operand(rng, sx, dtype), _operand(rng, sk, dtype)
+        spec, signal, kernel = prepare(build_spec(op, x, k, mode), x, k)
+        for name, algorithm in registry().items():
+            if algorithm.supports(spec) is not None:
+                continue
+            algorithm.run(spec, signal, kernel, workers)  # compile, warm caches
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                algorithm.run(spec, signal, kernel, workers)
+                times.append(time.perf_counter() - start)
+            estimate = algorithm.cost(spec, workers).seconds
+            ratios.setdefault(name, []).append(statistics.median(times) / estimate)
+    _factors = {
+        name: min(max(statistics.median(r), _LIMITS[0]), _LIMITS[1]) for name, r in ratios.items()
+    }
+    if save:
+        path = cache_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_text(json.dumps({"version": __version__, "factors": _factors}, indent=1))
+            tmp.replace(path)
+        except OSError:
+            pass  # a read-only cache: the factors still serve this process
+    return dict(_factors)
+
+
+def factor(name: str) -> float:
+    """The correction factor for algorithm ``name`` (1.0 when uncalibrated)."""
+    global _factors
+    if _factors is None:
+        if os.environ.get("CONVOLIB_CALIBRATION", "").lower() in ("off", "0", "no"):
+            _factors = {}
+        else:
+            try:
+                _factors = json.loads(cache_path().read_text())["factors"]
+            except (OSError, ValueError, KeyError, TypeError):
+                _factors = {}  # set first: calibrate() plans nothing, but be safe
+                calibrate()
+    return float(_factors.get(name, 1.0))
