@@ -74,7 +74,7 @@ def test_prints_exact_box_sum_and_plan(run: tuple[str, Path]) -> None:
     img8 = np.round(np.clip(demo.synthetic_image(), 0, 1) * 255).astype(np.int64)
     box_max = ndimage.correlate(img8, np.ones((3, 3), np.int64), mode="constant").max()
     assert re.search(rf"-> int64, max {box_max}\b", stdout)
-    assert "algorithm: direct" in stdout and "candidate" in stdout
+    assert "algorithm: separable" in stdout and "of rank 1" in stdout and "candidate" in stdout
 
 
 def test_ends_with_absolute_png_path(run: tuple[str, Path]) -> None:

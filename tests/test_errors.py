@@ -104,8 +104,8 @@ def test_non_string_boundary_is_a_type_error(bad):
 
 
 def test_unknown_method_lists_registered_names():
-    msg = raises(convolib.ArgumentError, ValueError, convolib.convolve, X1, K1, method="fft")
-    contains(msg, "method='fft'")
+    msg = raises(convolib.ArgumentError, ValueError, convolib.convolve, X1, K1, method="fastest")
+    contains(msg, "method='fastest'")
     for name in convolib.methods():
         contains(msg, repr(name))
     assert {"auto", "direct", "reference"} <= set(convolib.methods())

@@ -1,7 +1,5 @@
 """The planner: golden choices, printable plans, forcing, caching, memory budget."""
 
-from fractions import Fraction
-
 import numpy as np
 import pytest
 
@@ -49,12 +47,13 @@ def test_plan_prints_choice_reason_and_candidates():
     assert "chosen" in text
 
 
+@pytest.mark.skipif(np.dtype(np.longdouble).itemsize == 8, reason="long double is float64 here")
 def test_plan_explains_unsupported_candidates():
-    x = np.array([Fraction(1, 3)] * 4, dtype=object)
+    x = np.ones(4, np.longdouble)
     text = str(convolib.plan("convolve", x, x))
     assert "algorithm: reference" in text
     assert "the only algorithm" in text
-    assert "no compiled loop for object" in text
+    assert f"no compiled loop for {x.dtype}" in text
 
 
 def test_forcing_a_method_is_reported():

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import lru_cache
+
 import numpy as np
 
+from . import costs, factor, threads
 from .execute import execute
 from .numbers import as_operand
 from .planner import Plan, make_plan
-from .spec import build_spec
+from .spec import Spec, build_spec
 
 
 def _planned(op, x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers, tune):
@@ -23,7 +27,34 @@ def _planned(op, x, k, mode, axes, boundary, fill_value, origin, method, out_dty
         origin=origin,
         out_dtype=out_dtype,
     )
+    spec = _with_kernel_rank(spec, k, method, workers)
     return make_plan(spec, method, workers, tune), x, k
+
+
+def _with_kernel_rank(spec: Spec, k: np.ndarray, method: object, workers: object) -> Spec:
+    """``spec`` with its kernel's rank (`convolib.factor`) where the planner could use it.
+
+    ``auto`` computes it only where rank-1 passes would beat the direct sum, so small
+    problems never pay for it; ``method="separable"`` computes it wherever it applies.
+    """
+    if not isinstance(method, str):
+        return spec
+    if method == "auto":
+        if spec.terms < costs.SEPARABLE_RANK_MIN_TERMS:
+            return spec
+        from .algorithms.separable import rank_pays_off
+
+        if not rank_pays_off(spec, threads.resolve(workers)):
+            return spec
+    elif method != "separable" or factor.rank_applies(spec) is not None:
+        return spec
+    rank = factor.spec_kernel_rank(spec, k)
+    return spec if rank is None else _ranked(spec, rank)
+
+
+@lru_cache(maxsize=1024)
+def _ranked(spec: Spec, rank: int) -> Spec:
+    return replace(spec, kernel_rank=rank)
 
 
 def plan(

@@ -104,3 +104,111 @@ def measure() -> dict[str, dict[str, float]]:
             used = workers if name == "direct" else 1  # the reference is single-threaded
             table[acc] = spec.terms / (sorted(times)[2] * used)
     return rates
+
+
+# --- separable algorithm (algorithms/separable.py, factor.py) --------------------------
+# Its 1-D passes run on the direct loops, so they cost DIRECT_TERMS_PER_S per tap;
+# the values below add what the passes do beyond the direct sum. Measured on the
+# developer machine (2 cores, Zen 4) with 2048² and 4096² float32/int64 images,
+# kernels of 3 to 49 taps per axis, 1 and 2 threads (separable vs direct, medians).
+
+SEPARABLE_BYTES_PER_S = 1.0e10
+"""Memory traffic per second per thread, a floor under the passes' time: the signal
+read, the output written (first touch included), and three times each intermediate
+array (zeroed, written by one pass, read by the next)."""
+
+SEPARABLE_RANK_MAX_TAPS = 4096
+"""Kernels with more taps are not factorised (the SVD of a 64×64 kernel takes about a
+millisecond, and kernels this large go to transforms)."""
+
+SEPARABLE_RANK_MIN_TERMS = 2_000_000
+"""Below this many direct terms (about 0.1 ms of direct sum) the API does not compute
+a kernel's rank: the factorisation would cost more than it could save."""
+
+SEPARABLE_RANK_S = (3e-5, 2e-8)
+"""Seconds to compute a kernel's rank the first time: fixed, and per kernel tap."""
+
+
+# --- ntt (algorithms/exact.py): number-theoretic transforms mod primes, recombined by CRT ---
+
+NTT_S_PER_BUTTERFLY = 3.0e-10
+"""PROVISIONAL: seconds per element per stage of one transform, one thread."""
+
+NTT_BLOCK_OVERHEAD = 3.0
+"""PROVISIONAL: per-element work of a block beyond its transform stages, in stages."""
+
+NTT_S_PER_RESIDUE = 1.0e-9
+"""PROVISIONAL: seconds to reduce one signal sample modulo one prime."""
+
+NTT_S_PER_CRT = 2.0e-9
+"""PROVISIONAL: seconds to recombine one output, per prime."""
+
+NTT_S_PER_OBJECT = 2.0e-7
+"""PROVISIONAL: seconds per Python object converted in or out."""
+
+NTT_OBJECT_PRIMES = 5
+"""PROVISIONAL: primes assumed for object specs."""
+
+CALL_OVERHEAD_S_NTT = 3.0e-5
+"""PROVISIONAL: fixed cost of one call."""
+
+NTT_PARALLEL_MIN = 1 << 16
+"""PROVISIONAL: transform work (elements) below which the blocks run serially."""
+
+
+# --- fft and overlap_save (algorithms/fft.py, overlap_save.py): scipy.fft (pocketfft) ---
+# Measured on the developer machine (2 cores, Zen 4) by timing scipy.fft passes over
+# lines of 64 to 2**22 points, one and two workers, medians of 7.
+
+FFT_NS_PER_POINT = {"float32": 1.45, "float64": 2.6, "complex64": 2.6, "complex128": 5.0}
+"""Nanoseconds per point of a line transformed in a SIMD group of `FFT_SIMD_LINES`."""
+
+FFT_NS_PER_POINT_LOG2_SINGLE = {
+    "float32": 0.33,
+    "float64": 0.38,
+    "complex64": 0.45,
+    "complex128": 0.55,
+}
+"""Nanoseconds per point and per log2(n) of a line transformed alone."""
+
+FFT_SIMD_LINES = {"float32": 4, "float64": 2, "complex64": 4, "complex128": 2}
+"""Lines pocketfft transforms at once in SIMD lanes."""
+
+FFT_STRIDED_FACTOR = 1.5
+"""Extra cost of gathering lines along a strided axis."""
+
+FFT_PASS_OVERHEAD_S = 5e-6
+"""Fixed cost of one pass (one axis of one transform)."""
+
+FFT_CACHE_BYTES = 12 * 2**20
+"""Lines and passes larger than this run from memory rather than cache."""
+
+FFT_OUT_OF_CACHE_FACTOR = 2.0
+"""Slow-down of a single line that does not fit in cache."""
+
+FFT_PARALLEL_MIN_POINTS = 1 << 17
+"""Points in a pass below which it runs on one thread."""
+
+FFT_PARALLEL_EFFICIENCY = 0.85
+"""Speed-up of each extra thread, as a fraction of one."""
+
+FFT_THREAD_START_S = 6e-5
+"""Cost of starting pocketfft's threads for one pass."""
+
+FFT_BYTES_PER_S = {"cache": 120e9, "memory": 30e9}
+"""Bandwidth of the memory-bound passes (padding, spectrum product, copying out)."""
+
+FFT_CALL_OVERHEAD_S = 3e-5
+"""Fixed cost of one call of either transform algorithm."""
+
+OS_GROUP_BYTES = 8 * 2**20
+"""Workspace of one group of overlap-save frames (they are transformed together)."""
+
+OS_GROUP_OVERHEAD_S = 3e-5
+"""Fixed cost per group of frames."""
+
+OS_MIN_BLOCK = 64
+"""Shortest block considered."""
+
+OS_MIN_RATIO = 4
+"""Blocked axes are those where the signal is at least this many times the kernel."""

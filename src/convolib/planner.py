@@ -78,6 +78,20 @@ class Plan:
                 f"must match the plan's x{s.x_shape} {s.x_dtype}, k{s.k_shape} {s.k_dtype}",
                 "make a new plan for other shapes or dtypes",
             )
+        if s.kernel_rank is not None:
+            from .factor import spec_kernel_rank
+
+            rank = spec_kernel_rank(s, k)
+            if rank != s.kernel_rank:
+                found = "holds NaN or inf" if rank is None else f"has rank {rank}"
+                raise bad_argument(
+                    "k",
+                    None,
+                    f"{found}, but the plan was made for a kernel of rank {s.kernel_rank} "
+                    f"and chose {self.algorithm!r} for it",
+                    "make a new plan for this kernel, or call convolve/correlate",
+                    show_value=False,
+                )
         return execute(self, x, k)
 
     def __str__(self) -> str:

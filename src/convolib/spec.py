@@ -57,6 +57,9 @@ class Spec:
     out: tuple[int, ...]
     acc_dtype: np.dtype
     out_dtype: np.dtype
+    kernel_rank: int | None = None
+    """An operand fact, not a shape: the kernel's separable rank (`convolib.factor`),
+    attached by the API where it can pay off; None where it was not computed."""
 
     @property
     def ndim(self) -> int:
@@ -103,9 +106,12 @@ class Spec:
 
     def describe(self) -> str:
         """One line: what is computed."""
-        fill = f"({self.fill_value!r})" if self.boundary == "constant" else ""
+        value = self.fill_value
+        value = value.item() if isinstance(value, np.generic) else value
+        fill = f"({value!r})" if self.boundary == "constant" else ""
+        rank = "" if self.kernel_rank is None else f" of rank {self.kernel_rank}"
         return (
-            f"{self.op} x{self.x_shape} {self.x_dtype} with k{self.k_shape} {self.k_dtype} "
+            f"{self.op} x{self.x_shape} {self.x_dtype} with k{self.k_shape} {self.k_dtype}{rank} "
             f"over axes {self.axes}, mode {self.mode!r}, boundary {self.boundary}{fill} "
             f"-> {self.out_shape} {self.out_dtype}"
         )

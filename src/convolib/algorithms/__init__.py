@@ -80,8 +80,8 @@ def register(cls: type[Algorithm]) -> type[Algorithm]:
 def registry() -> dict[str, Algorithm]:
     """All algorithms by name, importing this package's modules on first use.
 
-    >>> sorted(registry())[:2]
-    ['direct', 'reference']
+    >>> {"direct", "reference"} <= set(registry())
+    True
     """
     global _loaded
     if not _loaded:

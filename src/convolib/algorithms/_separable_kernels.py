@@ -1,0 +1,111 @@
+"""Compiled loop of the separable algorithm: two 1-D passes fused through a ring buffer.
+
+``S`` is (batches, n0, n1), ``Y`` is (batches, o0, o1); ``u`` correlates along axis 0
+and ``v`` along axis 1 (the contiguous one), each with its own padding ``lo``, stride
+and dilation; the result is added into ``Y``. A task is one block of output columns
+of one strip of output rows. Walking down the strip, it correlates each input row it
+needs with ``v`` once, into a ring buffer that holds the rows of one window (small
+enough for the L2 cache), and adds ``u``-weighted rows of the ring into the output
+row: the intermediate image never goes through memory. Taps that fall outside the
+signal are skipped in both passes (implicit zero padding, absent terms), and every
+inner loop runs over contiguous columns ("axpy" order), as in ``_direct_kernels``;
+importing this module imports numba.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from ._direct_kernels import _parallel_lock
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def _task(t, S, u, v, lo, st, dl, Y, rows, cols, nstrips, ncols):
+    n0, n1 = S.shape[1], S.shape[2]
+    o0, o1 = Y.shape[1], Y.shape[2]
+    m0, m1 = u.shape[0], v.shape[0]
+    c = t % ncols
+    r = (t // ncols) % nstrips
+    b = t // (ncols * nstrips)
+    c0 = c * cols
+    c1 = min(o1, c0 + cols)
+    width = c1 - c0
+    extent = dl[0] * (m0 - 1) + 1
+    ring = np.empty((extent, width), Y.dtype)
+    ready = -(2**62)  # the last input row in the ring
+    s1 = st[1]
+    for i in range(r * rows, min(o0, (r + 1) * rows)):
+        top = i * st[0] - lo[0]
+        for p in range(max(top, ready + 1, 0), min(top + extent, n0)):
+            dst = ring[p % extent]
+            dst[:] = 0
+            row = S[b, p]
+            for j1 in range(m1):
+                w = v[j1]
+                off = j1 * dl[1] - lo[1]
+                first = c0
+                if off < 0:
+                    first = max(c0, (s1 - 1 - off) // s1)
+                last = min(c1, (n1 - 1 - off) // s1 + 1)
+                if last <= first:
+                    continue
+                seg = dst[first - c0 : last - c0]
+                if s1 == 1:
+                    src = row[first + off : last + off]
+                    for q in range(seg.shape[0]):
+                        seg[q] += w * src[q]
+                else:
+                    strided = row[first * s1 + off : (last - 1) * s1 + off + 1 : s1]
+                    for q in range(seg.shape[0]):
+                        seg[q] += w * strided[q]
+            ready = p
+        out = Y[b, i, c0:c1]
+        for j0 in range(m0):
+            p = top + j0 * dl[0]
+            if p < 0 or p >= n0:
+                continue
+            w = u[j0]
+            src = ring[p % extent]
+            for q in range(width):
+                out[q] += w * src[q]
+
+
+@nb.njit(cache=True, nogil=True)
+def _serial(S, u, v, lo, st, dl, Y, rows, cols):
+    nstrips = (Y.shape[1] + rows - 1) // rows
+    ncols = (Y.shape[2] + cols - 1) // cols
+    for t in range(Y.shape[0] * nstrips * ncols):
+        _task(t, S, u, v, lo, st, dl, Y, rows, cols, nstrips, ncols)
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def _parallel(S, u, v, lo, st, dl, Y, rows, cols):
+    nstrips = (Y.shape[1] + rows - 1) // rows
+    ncols = (Y.shape[2] + cols - 1) // cols
+    for t in nb.prange(Y.shape[0] * nstrips * ncols):
+        _task(t, S, u, v, lo, st, dl, Y, rows, cols, nstrips, ncols)
+
+
+def correlate2(
+    S: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    lo: tuple[int, int],
+    st: tuple[int, int],
+    dl: tuple[int, int],
+    Y: np.ndarray,
+    rows: int,
+    cols: int,
+    workers: int,
+) -> None:
+    """Add the correlation of ``S`` with ``u ⊗ v`` into ``Y`` in tasks of ``rows``
+    output rows by ``cols`` output columns (module docstring)."""
+    if workers > 1 and _parallel_lock.acquire(blocking=False):
+        try:
+            nb.set_num_threads(min(workers, nb.config.NUMBA_NUM_THREADS))
+            _parallel(S, u, v, lo, st, dl, Y, rows, cols)
+        finally:
+            _parallel_lock.release()
+    else:
+        _serial(S, u, v, lo, st, dl, Y, rows, cols)

@@ -1,0 +1,308 @@
+"""The fft algorithm: one transform per operand over all convolved axes (scipy.fft).
+
+The canonical correlation is a convolution with the reversed (and zero-spread, for
+dilation) kernel. A circular convolution of length ``L`` equals the linear one at
+every output that no shifted copy of the signal reaches, so per axis ``L`` is the
+smallest fast length that keeps every wanted output clean (`Layout.circular`).
+Implicit zero padding is the transform's own zero extension; other boundary rules
+pad the signal first. Strided outputs are computed at stride 1 and subsampled.
+Real data use real transforms, so ``float32`` stays ``float32``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import costs
+from ..boundary import pad
+from ..spec import Spec
+from . import Algorithm, Cost, register
+
+FFT_DTYPES = ("float32", "float64", "complex64", "complex128")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the kept outputs sit in a circular convolution, per convolved axis."""
+
+    lo: tuple[int, ...]
+    """Implicit zeros before the signal (0 where the padding was materialised)."""
+    used: tuple[int, ...]
+    """Signal samples that reach a kept output (a prefix of the signal)."""
+    extent: tuple[int, ...]
+    """Length of the dilated kernel, ``dilation * (m - 1) + 1``."""
+    first: tuple[int, ...]
+    """Index of the first kept output in the linear convolution of signal and kernel."""
+    span: tuple[int, ...]
+    """Stride-1 outputs from the first kept one to the last: ``(out - 1) * stride + 1``."""
+
+    @property
+    def circular(self) -> tuple[int, ...]:
+        """The shortest circular length whose kept outputs equal the linear ones.
+
+        The linear result is non-zero on ``[0, used + extent - 1)``; a copy shifted by
+        ``L`` must miss ``[first, first + span)`` on both sides, and the kernel must fit.
+        """
+        return tuple(
+            max(u + lo, f + s, e)
+            for u, lo, f, s, e in zip(
+                self.used, self.lo, self.first, self.span, self.extent, strict=True
+            )
+        )
+
+
+def layout(spec: Spec) -> Layout:
+    """The `Layout` of a non-empty ``spec``."""
+    extent = tuple(d * (m - 1) + 1 for m, d in zip(spec.m, spec.dilation, strict=True))
+    span = tuple((o - 1) * s + 1 for o, s in zip(spec.out, spec.stride, strict=True))
+    if spec.zero_padding:
+        lo, n = tuple(p[0] for p in spec.pads), spec.n
+    else:
+        lo = (0,) * spec.ndim
+        n = tuple(ni + a + b for ni, (a, b) in zip(spec.n, spec.pads, strict=True))
+    used = tuple(min(ni, s + e - 1 - a) for ni, s, e, a in zip(n, span, extent, lo, strict=True))
+    first = tuple(e - 1 - a for e, a in zip(extent, lo, strict=True))
+    return Layout(lo, used, extent, first, span)
+
+
+def fast_lengths(minimum: tuple[int, ...]) -> tuple[int, ...]:
+    """Fast transform lengths: 5-smooth, which time at or below 7- and 11-smooth ones."""
+    from scipy.fft import next_fast_len
+
+    return tuple(next_fast_len(n, real=True) for n in minimum)
+
+
+def forward(a: np.ndarray, lengths: tuple[int, ...], axes: tuple[int, ...], workers: int):
+    """The spectrum of ``a`` zero-extended to ``lengths`` along ``axes``.
+
+    One axis at a time, last first (a real transform for real data), so that each
+    pass skips the zeros of the axes not yet transformed.
+    """
+    import scipy.fft as sf
+
+    first = sf.rfft if a.dtype.kind == "f" else sf.fft
+    a = first(
+        a, n=lengths[-1], axis=axes[-1], workers=pass_threads(a, axes[-1], lengths[-1], workers)
+    )
+    for axis, n in zip(axes[-2::-1], lengths[-2::-1], strict=True):
+        a = sf.fft(a, n=n, axis=axis, workers=pass_threads(a, axis, n, workers), overwrite_x=True)
+    return a
+
+
+def inverse(
+    a: np.ndarray,
+    lengths: tuple[int, ...],
+    axes: tuple[int, ...],
+    keep: tuple[slice, ...],
+    real: bool,
+    workers: int,
+) -> np.ndarray:
+    """The kept part of the inverse transform of spectrum ``a``.
+
+    One axis at a time, cropping each to its kept outputs before the next pass.
+    """
+    import scipy.fft as sf
+
+    def crop(z: np.ndarray, axis: int, part: slice) -> np.ndarray:
+        index = [slice(None)] * z.ndim
+        index[axis] = part
+        return z[tuple(index)]
+
+    for axis, n, part in zip(axes[:-1], lengths[:-1], keep[:-1], strict=True):
+        a = sf.ifft(a, n=n, axis=axis, workers=pass_threads(a, axis, n, workers), overwrite_x=True)
+        a = crop(a, axis, part)
+    last = sf.irfft if real else sf.ifft
+    a = last(
+        a, n=lengths[-1], axis=axes[-1], workers=pass_threads(a, axes[-1], lengths[-1], workers)
+    )
+    return crop(a, axes[-1], keep[-1])
+
+
+def pass_threads(a: np.ndarray, axis: int, n: int, workers: int) -> int:
+    """The `workers` for a pass along ``axis`` of ``a`` (see `pass_workers`)."""
+    lines = a.size // a.shape[axis] if a.shape[axis] else 0
+    return workers if lines * n >= costs.FFT_PARALLEL_MIN_POINTS else 1
+
+
+def transform_seconds(
+    lengths: tuple[int, ...],
+    extents: tuple[int, ...],
+    count: int,
+    dtype: np.dtype,
+    workers: int,
+    inverse: bool = False,
+) -> float:
+    """Estimated time of `forward` (or `inverse`) for ``count`` transforms.
+
+    ``extents`` are the data lengths before the forward transform, or those kept
+    after the inverse: a pass along axis ``i`` runs over the extents of the axes
+    before ``i`` and the spectrum of those after it. A forward pass first copies
+    its input into a zero-padded buffer where the data is shorter than the transform.
+    """
+    d = len(lengths)
+    real = dtype.kind == "f"
+    cdtype = complex_dtype(dtype)
+    spectral = spectrum_shape(lengths, real)
+    seconds = 0.0
+    for i, n in enumerate(lengths):
+        lines = count * math.prod(extents[:i]) * math.prod(spectral[i + 1 :])
+        kind = dtype if (real and i == d - 1) else cdtype
+        if not inverse and extents[i] < n:
+            size = lines * n * kind.itemsize
+            seconds += pass_seconds(size + lines * extents[i] * kind.itemsize, size)
+        if n > 1:
+            seconds += line_seconds(n, lines, kind, strided=i < d - 1, workers=workers)
+    return seconds
+
+
+def line_seconds(n: int, lines: int, dtype: np.dtype, strided: bool, workers: int) -> float:
+    """``lines`` 1-D transforms of length ``n`` along one axis.
+
+    pocketfft transforms ``vlen`` lines at once in SIMD lanes, at a cost per point
+    that hardly grows with ``n`` (it is bound by moving lines through its buffers),
+    and the rest one by one at ``c * log2(n)`` per point; lines along a strided axis
+    are gathered first. Threads share the groups of ``vlen`` lines.
+    """
+    vlen = costs.FFT_SIMD_LINES[dtype.name]
+    grouped, alone = divmod(lines, vlen)
+    batched = costs.FFT_NS_PER_POINT[dtype.name]
+    if strided:
+        batched *= costs.FFT_STRIDED_FACTOR
+    single = costs.FFT_NS_PER_POINT_LOG2_SINGLE[dtype.name] * math.log2(n)
+    if n * dtype.itemsize > costs.FFT_CACHE_BYTES:
+        single *= costs.FFT_OUT_OF_CACHE_FACTOR
+    seconds = (grouped * vlen * batched + alone * single) * 1e-9 * n
+    used = pass_workers(lines, n, dtype, workers)
+    if used > 1:
+        seconds = seconds / (1 + costs.FFT_PARALLEL_EFFICIENCY * (used - 1))
+        seconds += costs.FFT_THREAD_START_S
+    return seconds + costs.FFT_PASS_OVERHEAD_S
+
+
+def pass_workers(lines: int, n: int, dtype: np.dtype, workers: int) -> int:
+    """Threads for one pass: one below the threshold, else as many as pocketfft can use."""
+    if lines * n < costs.FFT_PARALLEL_MIN_POINTS:
+        return 1
+    groups = lines // costs.FFT_SIMD_LINES[dtype.name] // (4 if n < 1000 else 1)
+    return max(1, min(workers, groups))
+
+
+def spectrum_shape(lengths: tuple[int, ...], real: bool) -> tuple[int, ...]:
+    return (*lengths[:-1], lengths[-1] // 2 + 1) if real else lengths
+
+
+def pass_seconds(nbytes: float, footprint: float) -> float:
+    """A memory-bound pass (copy, padding, product) moving ``nbytes`` over ``footprint`` bytes."""
+    where = "cache" if footprint <= costs.FFT_CACHE_BYTES else "memory"
+    return nbytes / costs.FFT_BYTES_PER_S[where]
+
+
+def complex_dtype(dtype: np.dtype) -> np.dtype:
+    return np.result_type(dtype, np.complex64)
+
+
+def spread_kernel(kernel: np.ndarray, spec: Spec) -> np.ndarray:
+    """The kernel reversed along the convolved axes, with ``dilation - 1`` zeros between taps."""
+    d = spec.ndim
+    reversed_ = kernel[(..., *[slice(None, None, -1)] * d)]
+    if all(dl == 1 for dl in spec.dilation):
+        return reversed_
+    extent = tuple(dl * (m - 1) + 1 for m, dl in zip(spec.m, spec.dilation, strict=True))
+    spread = np.zeros(kernel.shape[: kernel.ndim - d] + extent, kernel.dtype)
+    spread[(..., *[slice(None, None, dl) for dl in spec.dilation])] = reversed_
+    return spread
+
+
+def padded_signal(signal: np.ndarray, spec: Spec, lay: Layout) -> np.ndarray:
+    """The signal with its boundary materialised (unless zeros), cut to the used prefix."""
+    if not spec.zero_padding:
+        signal = pad(signal, spec.pads, spec.boundary, spec.fill_value)
+    return signal[(..., *[slice(0, u) for u in lay.used])]
+
+
+def kept(lay: Layout, spec: Spec) -> tuple[slice, ...]:
+    """The kept (strided) outputs of the circular result, per convolved axis."""
+    return tuple(
+        slice(f, f + s, st) for f, s, st in zip(lay.first, lay.span, spec.stride, strict=True)
+    )
+
+
+def fft_supports(spec: Spec) -> str | None:
+    """What the transform algorithms share: floating accumulators, some convolved axis."""
+    if spec.acc_dtype.name not in FFT_DTYPES:
+        return f"transforms in {', '.join(FFT_DTYPES)} only, not {spec.acc_dtype}"
+    if spec.ndim == 0:
+        return "no convolved axes: nothing to transform"
+    return None
+
+
+@register
+class FFT(Algorithm):
+    name = "fft"
+    summary = "one transform per operand over all convolved axes (scipy.fft)"
+    exact = False
+    local_nonfinite = False
+    accuracy = "normwise"
+
+    def supports(self, spec: Spec) -> str | None:
+        return fft_supports(spec)
+
+    def cost(self, spec: Spec, workers: int) -> Cost:
+        if spec.empty:
+            return Cost(costs.FFT_CALL_OVERHEAD_S, 0)
+        lay = layout(spec)
+        dtype = spec.acc_dtype
+        real = dtype.kind == "f"
+        lengths = fast_lengths(lay.circular)
+        spectral = math.prod(spectrum_shape(lengths, real))
+        csize, rsize = complex_dtype(dtype).itemsize, dtype.itemsize
+        signals, kernels, batch = (
+            math.prod(spec.signal_batch),
+            math.prod(spec.kernel_batch),
+            math.prod(spec.batch),
+        )
+        kept = tuple(-(-s // st) for s, st in zip(lay.span, spec.stride, strict=True))
+        transforms = (
+            transform_seconds(lengths, lay.used, signals, dtype, workers)
+            + transform_seconds(lengths, lay.extent, kernels, dtype, workers)
+            + transform_seconds(lengths, kept, batch, dtype, workers, inverse=True)
+        )
+        padded = 0
+        if not spec.zero_padding:
+            padded = signals * math.prod(lay.used) * rsize
+        spectra = (signals + kernels + batch) * spectral * csize
+        out = batch * math.prod(spec.out) * rsize
+        passes = (
+            pass_seconds(2 * padded, padded)  # the boundary, materialised
+            + pass_seconds(3 * batch * spectral * csize, batch * spectral * csize)  # product
+            + pass_seconds(2 * out, out)  # kept outputs, copied out
+        )
+        seconds = costs.FFT_CALL_OVERHEAD_S + transforms + passes
+        return Cost(seconds, padded + spectra)
+
+    def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
+        if spec.empty:
+            return np.zeros(spec.batch + spec.out, spec.acc_dtype)
+        lay = layout(spec)
+        lengths = fast_lengths(lay.circular)
+        axes = tuple(range(-spec.ndim, 0))
+        x = padded_signal(signal, spec, lay)
+        spectrum = forward(x, lengths, axes, workers)
+        del x
+        product = spectrum_product(
+            spectrum, forward(spread_kernel(kernel, spec), lengths, axes, workers)
+        )
+        del spectrum
+        z = inverse(product, lengths, axes, kept(lay, spec), spec.acc_dtype.kind == "f", workers)
+        return np.ascontiguousarray(z)
+
+
+def spectrum_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a * b`` with broadcasting, in place in ``a`` when the shapes allow."""
+    if np.broadcast_shapes(a.shape, b.shape) == a.shape:
+        a *= b
+        return a
+    return a * b

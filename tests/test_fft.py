@@ -1,0 +1,316 @@
+"""The transform algorithms, fft and overlap_save: accuracy, geometry, memory, plans.
+
+test_algorithms.py checks them against the reference like every algorithm; this file
+checks what is particular to transforms: the documented normwise bound against exact
+and extended-precision oracles, circular wrap-around at every boundary, stride and
+dilation, overlap-save's frames, groups and bounded workspace, thread-count
+independence, the non-finite fallback, and the planner's choices between them.
+"""
+
+import itertools
+import math
+import tracemalloc
+
+import numpy as np
+import pytest
+import scipy.signal as ss
+from scipy.fft import next_fast_len
+
+import convolib
+from convolib import costs
+from convolib.algorithms import overlap_save, registry
+from convolib.algorithms.fft import fast_lengths, layout
+from convolib.algorithms.overlap_save import blockable_axes, estimate
+from convolib.execute import execute
+from convolib.planner import _choose, make_plan
+from convolib.spec import build_spec
+from test_algorithms import FFT_BOUND
+
+TRANSFORMS = ("fft", "overlap_save")
+EPS = {
+    "float32": np.finfo(np.float32).eps,
+    "float64": np.finfo(np.float64).eps,
+    "complex64": np.finfo(np.float32).eps,
+    "complex128": np.finfo(np.float64).eps,
+}
+
+
+def normwise_bound(x, k, dtype, spec):
+    """``C·eps·log2(L)·‖x‖₂·‖k‖₂`` with the transform length ``L`` the algorithm uses."""
+    length = math.prod(fast_lengths(layout(spec).circular))
+    norms = np.linalg.norm(x.astype(np.complex128)) * np.linalg.norm(k.astype(np.complex128))
+    return FFT_BOUND * EPS[dtype] * math.log2(length) * norms
+
+
+def integers(rng, shape, dtype, high=1000):
+    """Integer values (exactly representable in ``dtype``), complex ones for complex."""
+    values = rng.integers(-high, high, shape, endpoint=True)
+    if dtype.startswith("complex"):
+        values = values + 1j * rng.integers(-high, high, shape, endpoint=True)
+    return values.astype(dtype)
+
+
+def exact_convolution(x, k, mode):
+    """scipy's integer convolution (exact int64 sums) of integer-valued arrays."""
+    if np.iscomplexobj(x):
+        re = exact_convolution(x.real, k.real, mode) - exact_convolution(x.imag, k.imag, mode)
+        im = exact_convolution(x.real, k.imag, mode) + exact_convolution(x.imag, k.real, mode)
+        return re + 1j * im
+    return ss.convolve(x.astype(np.int64), k.astype(np.int64), mode, method="direct")
+
+
+ACCURACY_CASES = [
+    # (x shape, k shape, mode)
+    ((6000,), (301,), "full"),
+    ((20_000,), (4000,), "same"),
+    ((180, 150), (17, 9), "same"),
+    ((40, 30, 24), (5, 4, 7), "full"),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "complex128"])
+@pytest.mark.parametrize("case", ACCURACY_CASES, ids=lambda c: f"{len(c[0])}d-{c[1][0]}")
+@pytest.mark.parametrize("name", TRANSFORMS)
+def test_error_within_the_normwise_bound_against_exact_integers(name, case, dtype):
+    """max |got - exact| <= C·eps·log2(L)·‖x‖₂·‖k‖₂ (+ the output's own rounding)."""
+    sx, sk, mode = case
+    rng = np.random.default_rng([len(sx), sk[0], len(dtype)])
+    x, k = integers(rng, sx, dtype), integers(rng, sk, dtype)
+    spec = build_spec("convolve", x, k, mode)
+    if registry()[name].supports(spec) is not None:
+        pytest.skip(registry()[name].supports(spec))
+    got = convolib.convolve(x, k, mode, method=name)
+    assert got.dtype == np.dtype(dtype)  # float32 stays float32
+    exact = exact_convolution(x, k, mode)
+    error = np.abs(got.astype(np.complex128) - exact)
+    bound = normwise_bound(x, k, dtype, spec) + EPS[dtype] * np.abs(exact)
+    assert np.all(error <= bound), f"max error / bound = {np.max(error / bound):.3g}"
+    assert error.max() > 0 or dtype.endswith("128") or dtype == "float64"
+
+
+@pytest.mark.parametrize("name", TRANSFORMS)
+def test_float64_error_against_a_long_double_oracle(name):
+    """Non-integer data: the direct sum in extended precision is the oracle."""
+    rng = np.random.default_rng(5)
+    x, k = rng.standard_normal(30_000), rng.standard_normal(700)
+    oracle = np.convolve(x.astype(np.longdouble), k.astype(np.longdouble))
+    got = convolib.convolve(x, k, method=name)
+    spec = build_spec("convolve", x, k, "full")
+    error = np.abs(got.astype(np.longdouble) - oracle).astype(np.float64)
+    assert error.max() <= normwise_bound(x, k, "float64", spec)
+    x32, k32 = x.astype(np.float32), k.astype(np.float32)
+    got32 = convolib.convolve(x32, k32, method=name)
+    assert got32.dtype == np.float32
+    error32 = np.abs(got32 - np.convolve(x32.astype(np.float64), k32.astype(np.float64)))
+    assert error32.max() <= normwise_bound(x32, k32, "float32", spec)
+    assert error32.max() > 100 * error.max()  # computed in float32, not float64
+
+
+BOUNDARIES = [("constant", 0), ("constant", -1.5), ("edge", 0), ("reflect", 0)]
+BOUNDARIES += [("symmetric", 0), ("wrap", 0)]
+GEOMETRY = [
+    # (x shape, k shape, axes): the kernel longer than, equal to and shorter than x
+    ((40,), (7,), None),
+    ((9,), (9,), None),
+    ((5,), (12,), None),
+    ((3, 37), (1, 5), -1),  # batch axes broadcast
+    ((1, 33, 4), (3, 6, 1), (1,)),
+    ((17, 12), (4, 9), None),
+]
+
+
+@pytest.mark.parametrize("case", range(len(GEOMETRY)))
+@pytest.mark.parametrize("name", TRANSFORMS)
+def test_no_wrap_around_at_any_boundary_stride_or_dilation(name, case):
+    """Every boundary, mode, origin, stride and dilation equals the reference."""
+    sx, sk, axes = GEOMETRY[case]
+    rng = np.random.default_rng(case)
+    x, k = rng.standard_normal(sx), rng.standard_normal(sk)
+    ran = 0
+    combos = itertools.product(("convolve", "correlate"), ("full", "same", "valid"), BOUNDARIES)
+    for i, (op, mode, (boundary, fill)) in enumerate(combos):
+        for stride, dilation in [(1, 1), (2, 1), (1, 3), (3, 2), (5, 1)]:
+            origin = (-1) ** i if mode == "same" else 0
+            try:
+                spec = build_spec(
+                    op, x, k, mode, axes=axes, boundary=boundary, fill_value=fill,
+                    stride=stride, dilation=dilation, origin=origin,
+                )  # fmt: skip
+            except convolib.ArgumentError:
+                continue  # valid mode with crossed shapes, or an origin off the kernel
+            if registry()[name].supports(spec) is not None:
+                continue
+            ran += 1
+            got = execute(make_plan(spec, name), x, k)
+            ref = execute(make_plan(spec, "reference"), x, k)
+            assert got.shape == ref.shape and got.dtype == ref.dtype
+            scale = max(np.abs(x).max(), abs(fill)) * np.abs(k).sum()
+            np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * scale)
+    assert ran or name == "overlap_save"
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Overlap-save with its shortest block and groups of ``nbytes``: many frames, many groups."""
+
+    def shortest(spec):
+        lay = layout(spec)
+        axis = blockable_axes(lay)[-1]
+        block = next_fast_len(max(2 * lay.extent[axis], costs.OS_MIN_BLOCK), real=True)
+        return estimate(spec, lay, axis, block, 1)
+
+    def use(nbytes):
+        monkeypatch.setattr(costs, "OS_GROUP_BYTES", nbytes)
+        monkeypatch.setattr(overlap_save, "choose_blocking", shortest)
+        _choose.cache_clear()
+
+    yield use
+    _choose.cache_clear()
+
+
+@pytest.mark.parametrize("group_bytes", [1, 20_000])
+def test_overlap_save_frames_and_groups_tile_the_output(small_blocks, group_bytes):
+    """Many frames in many groups, ragged last group, strides across frame edges."""
+    small_blocks(group_bytes)
+    rng = np.random.default_rng(group_bytes)
+    x, k = rng.standard_normal((2, 1500)), rng.standard_normal((1, 23))
+    x2, k2 = rng.standard_normal((120, 90)), rng.standard_normal((9, 4))
+    for (a, b), mode, boundary, stride, dilation in itertools.product(
+        [(x, k), (x2, k2)],
+        ("full", "same", "valid"),
+        ("constant", "reflect"),
+        (1, 3),
+        (1, 2),
+    ):
+        spec = build_spec(
+            "correlate", a, b, mode, axes=-1 if a is x else None, boundary=boundary,
+            stride=stride, dilation=dilation,
+        )  # fmt: skip
+        blocking = overlap_save.choose_blocking(spec)
+        assert blocking.frames > blocking.group >= 1
+        got = execute(make_plan(spec, "overlap_save"), a, b)
+        ref = execute(make_plan(spec, "reference"), a, b)
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * np.abs(b).sum() * 4)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("taps", [3, 1001])
+@pytest.mark.parametrize("name", TRANSFORMS)
+def test_long_signals_match_scipy(name, taps, dtype):
+    """2·10^5 samples against scipy.signal.fftconvolve and oaconvolve, every mode."""
+    rng = np.random.default_rng(taps)
+    x = rng.standard_normal(200_000).astype(dtype)
+    k = rng.standard_normal(taps).astype(dtype)
+    for mode in ("full", "same", "valid"):
+        got = convolib.convolve(x, k, mode, method=name)
+        bound = 2 * normwise_bound(x, k, dtype, build_spec("convolve", x, k, mode))
+        for peer in (ss.fftconvolve, ss.oaconvolve):
+            expected = peer(x, k, mode)
+            assert got.shape == expected.shape and got.dtype == expected.dtype
+            assert np.abs(got - expected).max() <= bound, (mode, peer.__name__)
+
+
+def test_overlap_save_workspace_is_bounded():
+    """4·10^6 samples with 4096 taps: the workspace beside the output stays small.
+
+    The output (32 MB) is allocated once; frames are taken as views and transformed a
+    group at a time, so the rest is the group workspace (costs.OS_GROUP_BYTES) and the
+    kernel's spectrum. One whole transform would need about 3× the output. The plan's
+    memory estimate holds (within 10%) for the measured peak.
+    """
+    rng = np.random.default_rng(4)
+    x, k = rng.standard_normal(4_000_000), rng.standard_normal(4096)
+    plan = convolib.plan("convolve", x, k, method="overlap_save")
+    out_bytes = plan.spec.out_bytes
+    tracemalloc.start()
+    try:
+        y = plan(x, k)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert plan.memory_bytes - out_bytes < 0.3 * x.nbytes
+    assert peak < 1.1 * plan.memory_bytes
+    i = rng.integers(0, y.size, 20)
+    exact = [np.dot(x[max(0, j - 4095) : j + 1][::-1], k[: min(j, 4095) + 1]) for j in i]
+    np.testing.assert_allclose(y[i], exact, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("sx", "sk", "dtype"),
+    [
+        ((300_000,), (2001,), "float64"),
+        ((600, 700), (31, 31), "float32"),
+        ((70_000,), (90,), "complex128"),
+    ],
+)
+@pytest.mark.parametrize("name", TRANSFORMS)
+def test_one_and_two_workers_give_identical_results(name, sx, sk, dtype):
+    rng = np.random.default_rng(len(sx))
+    x, k = integers(rng, sx, dtype, 10) / 3, integers(rng, sk, dtype, 10) / 7
+    one = convolib.convolve(x, k, "same", method=name, workers=1)
+    two = convolib.convolve(x, k, "same", method=name, workers=2)
+    np.testing.assert_array_equal(one, two)
+
+
+BENCHMARK_PLANS = [
+    # BENCHMARKS.md cases, 2 threads as on the machine of record
+    ("s1", (1_000_000,), (16,), np.float64, "full", "direct"),
+    ("s2", (10_000_000,), (64,), np.float32, "full", "direct"),
+    ("s3", (1_000_000,), (1001,), np.float64, "full", "overlap_save"),
+    ("s4", (10_000_000,), (4096,), np.float32, "full", "overlap_save"),
+    ("s5", (2**20,), (2**20,), np.float64, "full", "fft"),
+    ("i1", (2048, 2048), (3, 3), np.float32, "same", "direct"),
+    ("i2", (2048, 2048), (5, 5), np.float32, "same", "direct"),
+    # One full 2-D transform and 2-D blocks measured within 10-30% of each other,
+    # blocks ahead (they stay in cache): either is a transform, never the sum.
+    ("i4", (2048, 2048), (31, 31), np.float32, "same", "overlap_save"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "sx", "sk", "dtype", "mode", "expected"), BENCHMARK_PLANS, ids=str
+)
+def test_planner_picks_transforms_for_long_kernels_only(case, sx, sk, dtype, mode, expected):
+    x, k = np.empty(sx, dtype), np.empty(sk, dtype)
+    plan = convolib.plan("convolve", x, k, mode, workers=2)
+    assert plan.algorithm == expected, str(plan)
+    if expected != "direct":
+        assert plan.fallback == "direct"
+
+
+def test_auto_keeps_nan_and_inf_local_even_when_the_plan_is_fft():
+    """The plan picks fft, the values pick its fallback: NaN/inf stay in their windows."""
+    rng = np.random.default_rng(9)
+    x, k = rng.standard_normal(6000), rng.standard_normal(5000)
+    plan = convolib.plan("convolve", x, k)
+    assert plan.algorithm == "fft" and plan.fallback == "direct"
+    x[1000], k[10] = np.nan, np.inf
+    got = plan(x, k)
+    touched = np.zeros(got.shape, bool)
+    touched[1000 : 1000 + k.size] = True  # the NaN's windows
+    touched[10 : 10 + x.size] = True  # the infinite tap's windows
+    assert np.array_equal(~np.isfinite(got), touched)
+    x[1000], k[10] = 0.0, 0.0
+    np.testing.assert_allclose(got[~touched], convolib.convolve(x, k)[~touched], atol=1e-9)
+
+
+def test_supports_explains_what_transforms_cannot_do():
+    fft, blocks = registry()["fft"], registry()["overlap_save"]
+    for dtype in (np.int64, object, np.longdouble):
+        spec = build_spec("convolve", np.ones(50, dtype), np.ones(5, dtype))
+        assert "transforms in float32" in fft.supports(spec)
+    spec = build_spec("convolve", np.ones((4, 50)), np.ones((4, 50)), axes=())
+    assert "no convolved axes" in fft.supports(spec)
+    spec = build_spec("convolve", np.ones(100), np.ones(60))
+    assert "not much shorter" in blocks.supports(spec)
+    assert fft.supports(spec) is None
+    assert not fft.exact and not fft.local_nonfinite and fft.accuracy == "normwise"
+
+
+def test_cost_counts_strided_outputs_at_stride_one():
+    """A stride skips outputs but not the transforms: the estimate barely drops."""
+    x, k = np.ones((1024, 1024)), np.ones((9, 9))
+    for name in TRANSFORMS:
+        plain = registry()[name].cost(build_spec("correlate", x, k, "same"), 2).seconds
+        strided = build_spec("correlate", x, k, "same", stride=4)
+        assert registry()[name].cost(strided, 2).seconds > 0.5 * plain
