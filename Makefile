@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,14 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(PY) -m convolib.demo --out demo-output
+
+# The benchmark suite (BENCHMARKS.md): peers from the bench extra, results in bench-output/.
+$(VENV)/.bench-installed: $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(PY) -m convolib.bench --out bench-output
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
