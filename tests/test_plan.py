@@ -20,7 +20,7 @@ GOLDEN = [
     ("correlate", (64, 64), (3, 3), F32, "same", "direct"),
     ("convolve", (2048, 2048), (3, 3), F32, "same", "direct"),
     ("convolve", (1000,), (8,), np.float64, "full", "direct"),
-    ("convolve", (16, 16, 16), (5, 5, 5), np.float64, "same", "direct"),
+    ("convolve", (16, 16, 16), (5, 5, 5), np.float64, "same", "fft"),  # rows too short for the sum
     ("convolve", (100, 100), (5, 5), np.uint8, "same", "direct"),
     ("convolve", (100,), (5,), np.float16, "full", "direct"),
     ("correlate", (50, 50), (4, 4), np.complex64, "valid", "direct"),

@@ -1,27 +1,41 @@
 """The cost model's constants, in one place, with where each came from.
 
-Throughputs are multiply-adds ("terms") per second per thread. They were measured
-on the developer machine of record (AMD EPYC Zen 4, 2 cores, AVX-512; 2026-11-22)
-with `measure` (``python -c "import convolib.costs as c; print(c.measure())"``),
-which times each algorithm on a 512x512 image with a 7x7 kernel per dtype. They
-only need to rank algorithms correctly; the performance issue replaces them by a
-per-machine calibration.
+Each constant says how it was measured, on the developer machine of record (AMD
+EPYC Zen 4, 2 cores, AVX-512; 2026-11). They only need to rank algorithms
+correctly: `convolib.calibration` corrects each algorithm's estimates by a factor
+measured on the machine at hand.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-DIRECT_TERMS_PER_S = {
-    "float32": 1.5e10,
-    "float64": 1.1e10,
-    "complex64": 8.5e9,
-    "complex128": 4.0e9,
-    "int64": 1.0e10,
+if TYPE_CHECKING:
+    from .spec import Spec
+
+DIRECT_TERM_S = {
+    "float32": 3.0e-11,
+    "float64": 4.8e-11,
+    "complex64": 7.0e-11,
+    "complex128": 1.0e-10,
+    "int64": 5.0e-11,
 }
-"""The compiled direct loops (``algorithms/direct.py``), per accumulator dtype."""
+"""The compiled direct loops (``algorithms/direct.py``): seconds per multiply-add per
+thread, per accumulator dtype. With `DIRECT_PASS_S` and `DIRECT_OUTPUT_BYTE_S`, fitted
+(relative least squares, one thread) to 13 shapes per dtype: 1-D signals of 1e6-4e6
+with 4-256 taps, 1024² images with 1×1 to 15×15 kernels, 96³ volumes with 5³."""
+
+DIRECT_PASS_S = 8e-8
+"""One pass of up to four taps over a block of one output row (loop set-up, edges)."""
+
+DIRECT_OUTPUT_BYTE_S = 5e-11
+"""Per output byte: zeroing the output and writing it back to memory."""
+
+DIRECT_BLOCK_BYTES = 16384
+"""Output columns of one task of the direct loops, in bytes."""
 
 REFERENCE_TERMS_PER_S = {"object": 1.0e7, "default": 8.0e8}
 """The reference tap loop (``algorithms/reference.py``): NumPy ufuncs, or Python
@@ -42,12 +56,25 @@ MEMORY_FRACTION = 0.8
 workspace before it is refused."""
 
 
-def direct_seconds(terms: int, acc: np.dtype, workers: int) -> float:
-    rate = DIRECT_TERMS_PER_S.get(acc.name)
-    if rate is None:
+def direct_seconds(spec: Spec, workers: int) -> float:
+    """The direct loops' time for ``spec``: passes over output rows, multiply-adds, output."""
+    term = DIRECT_TERM_S.get(spec.acc_dtype.name)
+    if term is None:
         return math.inf
-    used = workers if terms >= PARALLEL_MIN_TERMS else 1
-    return CALL_OVERHEAD_S["direct"] + terms / (rate * used)
+    outputs = math.prod(spec.batch) * math.prod(spec.out)
+    last = spec.out[-1] if spec.ndim else 1
+    block = max(64, DIRECT_BLOCK_BYTES // spec.acc_dtype.itemsize)
+    rows = outputs // max(last, 1) * -(-last // block)
+    m = spec.m or (1,)
+    per_pass = 4 if not spec.ndim or spec.stride[-1] == 1 else 1
+    passes = rows * math.prod(m[:-1]) * -(-m[-1] // per_pass)
+    seconds = (
+        passes * DIRECT_PASS_S
+        + spec.terms * term
+        + outputs * spec.acc_dtype.itemsize * DIRECT_OUTPUT_BYTE_S
+    )
+    used = workers if spec.terms >= PARALLEL_MIN_TERMS else 1
+    return CALL_OVERHEAD_S["direct"] + seconds / used
 
 
 def reference_seconds(terms: int, taps: int, acc: np.dtype) -> float:
@@ -72,45 +99,14 @@ def available_memory() -> int:
         return 2**63 - 1
 
 
-def measure() -> dict[str, dict[str, float]]:
-    """Time the algorithms on a mid-sized 2-D problem and return terms per second.
-
-    This is how the tables above were made.
-    """
-    import time
-
-    from .algorithms import registry
-    from .execute import prepare
-    from .spec import build_spec
-    from .threads import cpu_count
-
-    workers = cpu_count()
-    rng = np.random.default_rng(0)
-    rates: dict[str, dict[str, float]] = {"direct": {}, "reference": {}}
-    for acc in DIRECT_TERMS_PER_S:
-        dtype = np.dtype(acc)
-        x = rng.integers(-100, 100, (512, 512)).astype(dtype)
-        k = rng.integers(-3, 4, (7, 7)).astype(dtype)
-        spec = build_spec("correlate", x, k, "same")
-        spec, signal, kernel = prepare(spec, x, k)
-        for name, table in rates.items():
-            algorithm = registry()[name]
-            algorithm.run(spec, signal, kernel, workers)  # compile and warm up
-            times = []
-            for _ in range(5):
-                start = time.perf_counter()
-                algorithm.run(spec, signal, kernel, workers)
-                times.append(time.perf_counter() - start)
-            used = workers if name == "direct" else 1  # the reference is single-threaded
-            table[acc] = spec.terms / (sorted(times)[2] * used)
-    return rates
-
-
 # --- separable algorithm (algorithms/separable.py, factor.py) --------------------------
-# Its 1-D passes run on the direct loops, so they cost DIRECT_TERMS_PER_S per tap;
-# the values below add what the passes do beyond the direct sum. Measured on the
+# Its 1-D passes run on the direct loops' register-blocked passes. Measured on the
 # developer machine (2 cores, Zen 4) with 2048² and 4096² float32/int64 images,
 # kernels of 3 to 49 taps per axis, 1 and 2 threads (separable vs direct, medians).
+
+SEPARABLE_TERMS_PER_S = {"float32": 1.5e10, "float64": 1.1e10, "int64": 1.0e10}
+"""Multiply-adds per second per thread of the 1-D passes (2048² and 4096² images,
+15- and 49-tap Gaussians, 5×5 integer boxes)."""
 
 SEPARABLE_BYTES_PER_S = 1.0e10
 """Memory traffic per second per thread, a floor under the passes' time: the signal

@@ -59,17 +59,21 @@ def _values_need_the_sum(signal: np.ndarray, kernel: np.ndarray) -> tuple[bool, 
     ``1/sqrt(eps)`` (a probability vector from 1 down to 1e-12, say), the small
     outputs would drown in that error, while the sum keeps each one accurate.
     """
-    if not (np.isfinite(signal).all() and np.isfinite(kernel).all()):
-        return True, False
-    if signal.dtype.kind == "c" or signal.size == 0 or kernel.size == 0:
-        return False, False
-    if signal.min() < 0 or kernel.min() < 0:
+    real = signal.dtype.kind != "c"
+    bounds = []
+    for a in (signal, kernel):
+        parts = (a,) if real else (a.real, a.imag)
+        # min and max are NaN where a NaN is, and ±inf bounds an infinity: two
+        # vectorised passes, no temporary arrays.
+        lows, highs = [p.min(initial=0) for p in parts], [p.max(initial=0) for p in parts]
+        if not np.isfinite(lows + highs).all():
+            return True, False
+        bounds.append((lows[0], highs[0]))
+    if not real or any(low < 0 for low, _ in bounds):
         return False, False
     limit = 1 / np.sqrt(np.finfo(signal.dtype).eps)
-    for a in (signal, kernel):
-        top = a.max()
-        smallest = a.min(where=a > 0, initial=top)
-        if top > 0 and top / smallest > limit:
+    for a, (_, top) in zip((signal, kernel), bounds, strict=True):
+        if top > 0 and top / a.min(where=a > 0, initial=top) > limit:
             return True, True
     return False, True
 

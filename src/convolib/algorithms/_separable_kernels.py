@@ -17,7 +17,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._direct_kernels import _parallel_lock
+from ._direct_kernels import TAPS_PER_PASS, _parallel_lock, _taps
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
@@ -34,6 +34,7 @@ def _task(t, S, u, v, lo, st, dl, Y, rows, cols, nstrips, ncols):
     extent = dl[0] * (m0 - 1) + 1
     ring = np.empty((extent, width), Y.dtype)
     ready = -(2**62)  # the last input row in the ring
+    taps = np.empty(TAPS_PER_PASS, np.int64)
     s1 = st[1]
     for i in range(r * rows, min(o0, (r + 1) * rows)):
         top = i * st[0] - lo[0]
@@ -41,34 +42,65 @@ def _task(t, S, u, v, lo, st, dl, Y, rows, cols, nstrips, ncols):
             dst = ring[p % extent]
             dst[:] = 0
             row = S[b, p]
-            for j1 in range(m1):
-                w = v[j1]
-                off = j1 * dl[1] - lo[1]
-                first = c0
-                if off < 0:
-                    first = max(c0, (s1 - 1 - off) // s1)
-                last = min(c1, (n1 - 1 - off) // s1 + 1)
-                if last <= first:
-                    continue
-                seg = dst[first - c0 : last - c0]
-                if s1 == 1:
-                    src = row[first + off : last + off]
-                    for q in range(seg.shape[0]):
-                        seg[q] += w * src[q]
-                else:
+            if s1 == 1:
+                j1 = 0
+                while j1 < m1:
+                    g = min(TAPS_PER_PASS, m1 - j1)
+                    _taps(dst, c0, row, v, j1, g, dl[1], lo[1], c0, c1, n1)
+                    j1 += g
+            else:
+                for j1 in range(m1):
+                    w = v[j1]
+                    off = j1 * dl[1] - lo[1]
+                    first = max(c0, (s1 - 1 - off) // s1) if off < 0 else c0
+                    last = min(c1, (n1 - 1 - off) // s1 + 1)
+                    if last <= first:
+                        continue
+                    seg = dst[first - c0 : last - c0]
                     strided = row[first * s1 + off : (last - 1) * s1 + off + 1 : s1]
                     for q in range(seg.shape[0]):
                         seg[q] += w * strided[q]
             ready = p
-        out = Y[b, i, c0:c1]
-        for j0 in range(m0):
-            p = top + j0 * dl[0]
+        _column_pass(Y[b, i, c0:c1], ring, u, top, dl[0], n0, extent, taps)
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def _column_pass(out, ring, u, top, d0, n0, extent, taps):
+    """``out += Σ_j u[j] · ring[row of tap j]`` over the taps inside the signal, four
+    ring rows per pass over ``out`` (``taps``: scratch for their indices)."""
+    count = 0
+    for j0 in range(u.shape[0] + 1):
+        if j0 < u.shape[0]:
+            p = top + j0 * d0
             if p < 0 or p >= n0:
                 continue
-            w = u[j0]
-            src = ring[p % extent]
-            for q in range(width):
-                out[q] += w * src[q]
+            taps[count] = j0
+            count += 1
+            if count < TAPS_PER_PASS:
+                continue
+        if count == 0:
+            continue
+        a = ring[(top + taps[0] * d0) % extent]
+        w0 = u[taps[0]]
+        if count == 1:
+            for q in range(out.shape[0]):
+                out[q] += w0 * a[q]
+        elif count == 2:
+            b, w1 = ring[(top + taps[1] * d0) % extent], u[taps[1]]
+            for q in range(out.shape[0]):
+                out[q] += w0 * a[q] + w1 * b[q]
+        elif count == 3:
+            b, w1 = ring[(top + taps[1] * d0) % extent], u[taps[1]]
+            c, w2 = ring[(top + taps[2] * d0) % extent], u[taps[2]]
+            for q in range(out.shape[0]):
+                out[q] += w0 * a[q] + w1 * b[q] + w2 * c[q]
+        else:
+            b, w1 = ring[(top + taps[1] * d0) % extent], u[taps[1]]
+            c, w2 = ring[(top + taps[2] * d0) % extent], u[taps[2]]
+            e, w3 = ring[(top + taps[3] * d0) % extent], u[taps[3]]
+            for q in range(out.shape[0]):
+                out[q] += w0 * a[q] + w1 * b[q] + w2 * c[q] + w3 * e[q]
+        count = 0
 
 
 @nb.njit(cache=True, nogil=True)

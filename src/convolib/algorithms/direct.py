@@ -43,8 +43,8 @@ class Direct(Algorithm):
     summary = "compiled loops (numba), output columns innermost, parallel over row blocks"
 
     def supports(self, spec: Spec) -> str | None:
-        if spec.acc_dtype.name not in costs.DIRECT_TERMS_PER_S:
-            compiled = ", ".join(costs.DIRECT_TERMS_PER_S)
+        if spec.acc_dtype.name not in costs.DIRECT_TERM_S:
+            compiled = ", ".join(costs.DIRECT_TERM_S)
             return f"no compiled loop for {spec.acc_dtype} (only {compiled})"
         if spec.ndim > MAX_AXES:
             return f"compiled for at most {MAX_AXES} convolved axes, not {spec.ndim}"
@@ -55,7 +55,7 @@ class Direct(Algorithm):
         if not spec.zero_padding:
             padded = math.prod(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
             workspace = math.prod(spec.signal_batch) * padded * spec.acc_dtype.itemsize
-        return Cost(costs.direct_seconds(spec.terms, spec.acc_dtype, workers), workspace)
+        return Cost(costs.direct_seconds(spec, workers), workspace)
 
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
         from . import _direct_kernels

@@ -100,7 +100,7 @@ def _estimate(spec: Spec, rank: int, workers: int) -> tuple[float, int]:
     written, and each intermediate zeroed, written and read (the fused passes along
     the last two axes keep theirs in cache).
     """
-    rate = costs.DIRECT_TERMS_PER_S[spec.acc_dtype.name]
+    rate = costs.SEPARABLE_TERMS_PER_S[spec.acc_dtype.name]
     item = spec.acc_dtype.itemsize
     batch = math.prod(spec.signal_batch)
     shape = list(_lengths(spec))
@@ -152,7 +152,7 @@ def _pays_off(spec: Spec, workers: int) -> bool:
         return False
     fixed, per_tap = costs.SEPARABLE_RANK_S
     separable = _estimate(spec, 1, workers)[0] + fixed + per_tap * math.prod(spec.m)
-    return separable < costs.direct_seconds(spec.terms, spec.acc_dtype, workers)
+    return separable < costs.direct_seconds(spec, workers)
 
 
 @lru_cache(maxsize=64)
