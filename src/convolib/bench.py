@@ -237,7 +237,11 @@ def traced_peak(fn: Run) -> int:
 def interleaved(
     runs: dict[str, Run], single: dict[str, float], repeats: int | None, quick: bool
 ) -> tuple[dict[str, list[float]], int]:
-    """Time ``runs`` round-robin (the starting call rotates each round).
+    """Time ``runs`` in rounds, each in a new random (seeded) order.
+
+    A call pays for what ran before it (threads woken from sleep, output pages faulted
+    in after a peer's large temporaries were returned to the system); a fixed or
+    rotating order would charge that to the same call in most rounds.
 
     ``single`` holds one call's time of each, to size the batches of fast calls and,
     without ``repeats``, the number of rounds. Returns seconds per call and rounds.
@@ -258,9 +262,9 @@ def interleaved(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        for r in range(repeats):
-            shift = r % len(names)
-            for name in names[shift:] + names[:shift]:
+        order = np.random.default_rng(len(names))
+        for _ in range(repeats):
+            for name in order.permutation(names).tolist():
                 fn, n = runs[name], number[name]
                 start = time.perf_counter()
                 for _ in range(n):
