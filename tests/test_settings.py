@@ -108,6 +108,24 @@ def test_calibrate_writes_factors_that_the_planner_uses(tmp_path, monkeypatch):
         planner._choose.cache_clear()
 
 
+def test_factors_of_another_cost_model_are_measured_again(tmp_path, monkeypatch):
+    """A cache written before the cost model changed (same version) is not trusted."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("CONVOLIB_CALIBRATION")
+    monkeypatch.setattr(calibration, "_factors", None)
+    path = calibration.cache_path()
+    path.parent.mkdir(parents=True)
+    stale = {"version": convolib.__version__, "model": "old", "factors": {"direct": 9.5}}
+    path.write_text(json.dumps(stale))
+    try:
+        assert calibration.factor("direct") != 9.5  # the stale factor is dropped ...
+        saved = json.loads(path.read_text())  # ... and the machine measured again
+        assert saved["model"] == calibration.model_key()
+        assert saved["factors"]["direct"] == calibration.factor("direct")
+    finally:
+        monkeypatch.setattr(calibration, "_factors", {})
+
+
 def test_calibration_off_uses_the_built_in_constants(monkeypatch):
     monkeypatch.setattr(calibration, "_factors", None)
     monkeypatch.setenv("CONVOLIB_CALIBRATION", "off")

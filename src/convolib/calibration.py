@@ -64,6 +64,19 @@ def _operand(rng: np.random.Generator, shape: tuple[int, ...], dtype: str) -> np
     return rng.standard_normal(shape).astype(dtype)
 
 
+def model_key() -> str:
+    """A fingerprint of the cost model: the registered algorithms and every constant in
+    `convolib.costs`. Factors measured against another model are measured again."""
+    import hashlib
+
+    from . import costs
+    from .algorithms import registry
+
+    constants = {n: repr(v) for n, v in vars(costs).items() if n.isupper()}
+    text = json.dumps([sorted(registry()), constants], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def calibrate(*, save: bool = True, repeats: int = 5) -> dict[str, float]:
     """Measure this machine's correction factor per algorithm (and keep them).
 
@@ -101,7 +114,8 @@ def calibrate(*, save: bool = True, repeats: int = 5) -> dict[str, float]:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps({"version": __version__, "factors": _factors}, indent=1))
+            saved = {"version": __version__, "model": model_key(), "factors": _factors}
+            tmp.write_text(json.dumps(saved, indent=1))
             tmp.replace(path)
         except OSError:
             pass  # a read-only cache: the factors still serve this process
@@ -116,7 +130,10 @@ def factor(name: str) -> float:
             _factors = {}
         else:
             try:
-                _factors = json.loads(cache_path().read_text())["factors"]
+                saved = json.loads(cache_path().read_text())
+                if saved["model"] != model_key():
+                    raise ValueError("factors of another cost model")
+                _factors = dict(saved["factors"])
             except (OSError, ValueError, KeyError, TypeError):
                 _factors = {}  # set first: calibrate() plans nothing, but be safe
                 calibrate()
