@@ -11,12 +11,11 @@ padding costs nothing.
 
 from __future__ import annotations
 
-import threading
-
 import numba as nb
 import numpy as np
 
 from .. import costs
+from ._launch import launch
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
@@ -147,20 +146,11 @@ def correlate_parallel(S, W, bx, bk, lo, st, dl, Y, block):
         _task(t, S, W, bx, bk, lo, st, dl, Y, block, nblocks)
 
 
-_parallel_lock = threading.Lock()
-"""One parallel launch at a time: numba's fallback threading layer (workqueue) aborts
-on concurrent launches from several Python threads; a call that finds the lock taken
-runs serially instead, with the same result."""
-
-
 def run(S: np.ndarray, W: np.ndarray, bx, bk, lo, st, dl, Y: np.ndarray, workers: int) -> None:
     """Accumulate the correlation into the zeroed ``Y`` (see the module docstring)."""
     block = max(64, costs.DIRECT_BLOCK_BYTES // Y.itemsize)
-    if workers > 1 and _parallel_lock.acquire(blocking=False):
-        try:
-            nb.set_num_threads(min(workers, nb.config.NUMBA_NUM_THREADS))
-            correlate_parallel(S, W, bx, bk, lo, st, dl, Y, block)
-        finally:
-            _parallel_lock.release()
-    else:
-        correlate_serial(S, W, bx, bk, lo, st, dl, Y, block)
+    launch(
+        workers,
+        lambda _: correlate_parallel(S, W, bx, bk, lo, st, dl, Y, block),
+        lambda: correlate_serial(S, W, bx, bk, lo, st, dl, Y, block),
+    )

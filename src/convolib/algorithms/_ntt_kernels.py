@@ -28,10 +28,10 @@ their Shoup factors, inverse twiddles, their Shoup factors; ``tw[0, h + j]`` is
 
 from __future__ import annotations
 
-import threading
-
 import numba as nb
 import numpy as np
+
+from ._launch import launch
 
 U32 = np.uint32
 U64 = np.uint64
@@ -549,33 +549,24 @@ def crt_limbs(Y, index, garner, out):
 
 # --- entry points -----------------------------------------------------------------------------
 
-_parallel_lock = threading.Lock()
-"""One parallel launch at a time (numba's workqueue layer aborts on concurrent
-launches); a call that finds it taken runs serially, with the same result."""
-
 
 def convolve_blocks(sres, khat, tws, consts, bx, bk, step, Y, workers: int) -> None:
     """Fill ``Y[i, b, :]`` with the correlation mod ``p_i`` (see `_block`)."""
     nblocks = -(-Y.shape[2] // step)
     tasks = Y.shape[0] * Y.shape[1] * nblocks
-    if workers > 1 and tasks > 1 and _parallel_lock.acquire(blocking=False):
-        try:
-            used = min(workers, nb.config.NUMBA_NUM_THREADS, tasks)
-            nb.set_num_threads(used)
-            blocks_parallel(sres, khat, tws, consts, bx, bk, step, Y, min(tasks, 4 * used))
-        finally:
-            _parallel_lock.release()
-    else:
-        blocks_serial(sres, khat, tws, consts, bx, bk, step, Y)
+    launch(
+        min(workers, tasks),
+        lambda used: blocks_parallel(
+            sres, khat, tws, consts, bx, bk, step, Y, min(tasks, 4 * used)
+        ),
+        lambda: blocks_serial(sres, khat, tws, consts, bx, bk, step, Y),
+    )
 
 
 def crt_int64(Y, index, garner, weights, half, out, workers: int) -> None:
     """Recombine residues into int64 results (see `crt_int64_serial`)."""
-    if workers > 1 and out.size > 4 * CHUNK and _parallel_lock.acquire(blocking=False):
-        try:
-            nb.set_num_threads(min(workers, nb.config.NUMBA_NUM_THREADS))
-            crt_int64_parallel(Y, index, garner, weights, half, out)
-        finally:
-            _parallel_lock.release()
-    else:
-        crt_int64_serial(Y, index, garner, weights, half, out)
+    launch(
+        workers if out.size > 4 * CHUNK else 1,
+        lambda _: crt_int64_parallel(Y, index, garner, weights, half, out),
+        lambda: crt_int64_serial(Y, index, garner, weights, half, out),
+    )

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._direct_kernels import TAPS_PER_PASS, _parallel_lock, _taps
+from ._direct_kernels import TAPS_PER_PASS, _taps
+from ._launch import launch
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
@@ -133,11 +134,8 @@ def correlate2(
 ) -> None:
     """Add the correlation of ``S`` with ``u ⊗ v`` into ``Y`` in tasks of ``rows``
     output rows by ``cols`` output columns (module docstring)."""
-    if workers > 1 and _parallel_lock.acquire(blocking=False):
-        try:
-            nb.set_num_threads(min(workers, nb.config.NUMBA_NUM_THREADS))
-            _parallel(S, u, v, lo, st, dl, Y, rows, cols)
-        finally:
-            _parallel_lock.release()
-    else:
-        _serial(S, u, v, lo, st, dl, Y, rows, cols)
+    launch(
+        workers,
+        lambda _: _parallel(S, u, v, lo, st, dl, Y, rows, cols),
+        lambda: _serial(S, u, v, lo, st, dl, Y, rows, cols),
+    )
