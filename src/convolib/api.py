@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import costs, factor, threads
+from . import factor
 from .execute import execute
 from .numbers import as_operand
 from .planner import Plan, make_plan
@@ -40,11 +40,9 @@ def _with_kernel_rank(spec: Spec, k: np.ndarray, method: object, workers: object
     if not isinstance(method, str):
         return spec
     if method == "auto":
-        if spec.terms < costs.SEPARABLE_RANK_MIN_TERMS:
-            return spec
         from .algorithms.separable import rank_pays_off
 
-        if not rank_pays_off(spec, threads.resolve(workers)):
+        if not rank_pays_off(spec, workers):
             return spec
     elif method != "separable" or factor.rank_applies(spec) is not None:
         return spec

@@ -37,6 +37,12 @@ DIRECT_OUTPUT_BYTE_S = 5e-11
 DIRECT_BLOCK_BYTES = 16384
 """Output columns of one task of the direct loops, in bytes."""
 
+
+def direct_block(itemsize: int) -> int:
+    """Output columns of one task of the direct loops, for elements of ``itemsize``."""
+    return max(64, DIRECT_BLOCK_BYTES // itemsize)
+
+
 REFERENCE_TERMS_PER_S = {"object": 1.0e7, "default": 8.0e8}
 """The reference tap loop (``algorithms/reference.py``): NumPy ufuncs, or Python
 arithmetic for object arrays."""
@@ -63,7 +69,7 @@ def direct_seconds(spec: Spec, workers: int) -> float:
         return math.inf
     outputs = math.prod(spec.batch) * math.prod(spec.out)
     last = spec.out[-1] if spec.ndim else 1
-    block = max(64, DIRECT_BLOCK_BYTES // spec.acc_dtype.itemsize)
+    block = direct_block(spec.acc_dtype.itemsize)
     rows = outputs // max(last, 1) * -(-last // block)
     m = spec.m or (1,)
     per_pass = 4 if not spec.ndim or spec.stride[-1] == 1 else 1

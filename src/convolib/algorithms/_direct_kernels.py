@@ -148,7 +148,7 @@ def correlate_parallel(S, W, bx, bk, lo, st, dl, Y, block):
 
 def run(S: np.ndarray, W: np.ndarray, bx, bk, lo, st, dl, Y: np.ndarray, workers: int) -> None:
     """Accumulate the correlation into the zeroed ``Y`` (see the module docstring)."""
-    block = max(64, costs.DIRECT_BLOCK_BYTES // Y.itemsize)
+    block = costs.direct_block(Y.itemsize)
     launch(
         workers,
         lambda _: correlate_parallel(S, W, bx, bk, lo, st, dl, Y, block),

@@ -38,6 +38,7 @@ from ..boundary import pad
 from ..numbers import INT64_MAX, exact_int64
 from ..spec import Spec
 from . import Algorithm, Cost, register
+from .direct import batch_index
 
 PRIME_RANGE = (2**29, 2**30)
 """Every prime lies here: at least 29 bits each, and lazy values below ``4p < 2**32``."""
@@ -438,8 +439,8 @@ class NTT(Algorithm):
         consts = np.array(
             [(p, 0, 0, (-pow(p, -1, 1 << 32)) % (1 << 32)) for p, _ in chosen], np.uint64
         )
-        bx = _batch_index(spec.signal_batch, spec.batch)
-        bk = _batch_index(spec.kernel_batch, spec.batch)
+        bx = batch_index(spec.signal_batch, spec.batch)
+        bk = batch_index(spec.kernel_batch, spec.batch)
         y = np.empty((len(chosen), geo.batches, geo.needed), np.uint32)
         blocks = -(-geo.needed // step)
         big = (2 * blocks * geo.batches) * n >= costs.NTT_PARALLEL_MIN
@@ -479,9 +480,3 @@ class NTT(Algorithm):
         out = np.empty(len(values), object)
         out[:] = values
         return out.reshape(geo.batches, outputs)
-
-
-def _batch_index(operand_batch: tuple[int, ...], batch: tuple[int, ...]) -> np.ndarray:
-    """For each flattened output batch, the flattened operand batch that broadcasts to it."""
-    index = np.arange(math.prod(operand_batch), dtype=np.int64).reshape(operand_batch)
-    return np.ascontiguousarray(np.broadcast_to(index, batch).reshape(-1))

@@ -56,7 +56,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .. import calibration, costs, factor
+from .. import calibration, costs, factor, threads
 from ..boundary import pad
 from ..spec import Spec
 from . import Algorithm, Cost, register
@@ -131,10 +131,12 @@ def _estimate(spec: Spec, rank: int, workers: int) -> tuple[float, int]:
     return rank * seconds, workspace
 
 
-def rank_pays_off(spec: Spec, workers: int) -> bool:
+def rank_pays_off(spec: Spec, workers: int | None) -> bool:
     """Whether computing ``spec``'s kernel rank could change ``auto``'s choice.
 
-    True where rank-1 passes plus the factorisation would beat the direct sum.
+    True where rank-1 passes plus the factorisation would beat the direct sum on
+    ``workers`` threads (as in `convolib.convolve`). Small problems are answered
+    before anything else, so they pay nothing for it.
 
     >>> from convolib.spec import build_spec
     >>> tiny = build_spec("correlate", np.ones((64, 64)), np.ones((3, 3)), "same")
@@ -143,7 +145,7 @@ def rank_pays_off(spec: Spec, workers: int) -> bool:
     """
     if spec.terms < costs.SEPARABLE_RANK_MIN_TERMS:
         return False
-    return _pays_off(spec, workers)
+    return _pays_off(spec, threads.resolve(workers))
 
 
 @lru_cache(maxsize=256)
