@@ -2,8 +2,6 @@
 
 import os
 
-os.environ["CONVOLIB_CALIBRATION"] = "off"  # golden plans must not depend on the machine
-
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(

@@ -168,7 +168,11 @@ def compare(got: Any, want: Any, *, exact: bool, rtol: float) -> str | None:
 
     Exact cases need equal values (any dtypes); float cases need
     ``max|got - want| <= rtol * max|want|`` and no NaN where ``want`` has none.
+    Tuples (a backward pass's gradients) are compared part by part.
     """
+    if isinstance(want, tuple):
+        found = [compare(g, w, exact=exact, rtol=rtol) for g, w in zip(got, want, strict=True)]
+        return next((f"part {i}: {f}" for i, f in enumerate(found) if f), None)
     got, want = np.asarray(got), np.asarray(want)
     if got.shape != want.shape:
         return f"shape {got.shape}, convolib's is {want.shape}"
@@ -702,6 +706,103 @@ def _e2(rng: np.random.Generator, quick: bool) -> Setup:
     return convolve_setup(x, k, "full", peers=peers)
 
 
+def _layer_setup(
+    rng: np.random.Generator,
+    quick: bool,
+    x_shape: tuple[int, ...],
+    w_shape: tuple[int, ...],
+    dtype: Any = np.float32,
+    backward: bool = False,
+    **options: Any,
+) -> Setup:
+    """A `convolib.nn` layer (or its backward pass) against ``torch`` on two threads."""
+    from . import nn
+
+    if quick:
+        x_shape = (1, *x_shape[1:])
+    x, w = _normal(rng, x_shape, dtype), _normal(rng, w_shape, dtype)
+    g = _normal(rng, nn.output_shape(x.shape, w.shape, **options), dtype)
+    fn = {3: "conv1d", 4: "conv2d", 5: "conv3d"}[w.ndim]
+
+    def run(method: str) -> Any:
+        if not backward:
+            return nn.conv(x, w, method=method, workers=THREADS, **options)
+        return (
+            nn.conv_grad_input(x.shape, w, g, method=method, workers=THREADS, **options),
+            nn.conv_grad_weight(x, w.shape, g, method=method, workers=THREADS, **options),
+        )
+
+    def planned() -> Plan:
+        return nn.plan(x, w, workers=THREADS, **options)
+
+    def peer() -> Run:
+        torch = _torch()
+        xt, wt, gt = (torch.from_numpy(a) for a in (x, w, g))
+        grad = getattr(torch.nn.grad, f"{fn}_input"), getattr(torch.nn.grad, f"{fn}_weight")
+        forward = getattr(torch.nn.functional, fn)
+
+        def call() -> Any:
+            with torch.no_grad():
+                if not backward:
+                    return forward(xt, wt, **options).numpy()
+                return (
+                    grad[0](xt.shape, wt, gt, **options).numpy(),
+                    grad[1](xt, wt.shape, gt, **options).numpy(),
+                )
+
+        return call
+
+    spec = planned().spec
+    terms = spec.terms * (2 if backward else 1)
+    io = x.nbytes + w.nbytes + g.nbytes * (2 if backward else 1)
+    peer_name = "torch autograd kernels" if backward else f"torch.nn.functional.{fn}"
+    return Setup(
+        run,
+        planned,
+        {peer_name: peer},
+        terms,
+        io,
+        np.dtype(dtype).name,
+        rtol=1e-3 if dtype == np.float32 else 1e-9,
+    )
+
+
+def _n1(rng: np.random.Generator, quick: bool) -> Setup:
+    return _layer_setup(rng, quick, (8, 64, 56, 56), (64, 64, 3, 3), padding=1)
+
+
+def _n2(rng: np.random.Generator, quick: bool) -> Setup:
+    return _layer_setup(rng, quick, (8, 128, 28, 28), (128, 128, 3, 3), padding=1)
+
+
+def _n3(rng: np.random.Generator, quick: bool) -> Setup:
+    return _layer_setup(rng, quick, (1, 3, 224, 224), (64, 3, 7, 7), stride=2, padding=3)
+
+
+def _n4(rng: np.random.Generator, quick: bool) -> Setup:
+    return _layer_setup(rng, quick, (8, 256, 14, 14), (256, 256, 3, 3), padding=1)
+
+
+def _n5(rng: np.random.Generator, quick: bool) -> Setup:
+    return _layer_setup(rng, quick, (8, 384, 28, 28), (384, 1, 7, 7), padding=3, groups=384)
+
+
+def _n6(rng: np.random.Generator, quick: bool) -> Setup:
+    return _layer_setup(rng, quick, (8, 64, 56, 56), (256, 64, 1, 1))
+
+
+def _n7(rng: np.random.Generator, quick: bool) -> Setup:
+    return _layer_setup(rng, quick, (4, 16, 65536), (16, 16, 1025), padding=512)
+
+
+def _n8(rng: np.random.Generator, quick: bool) -> Setup:
+    return _layer_setup(rng, quick, (8, 64, 56, 56), (64, 64, 3, 3), backward=True, padding=1)
+
+
+def _n9(rng: np.random.Generator, quick: bool) -> Setup:
+    return _layer_setup(rng, quick, (8, 64, 56, 56), (64, 64, 3, 3), np.float64, padding=1)
+
+
 CASES = (
     Case("s1", "1-D f64 x 1e6, k 16, full", _s1),
     Case("s2", "1-D f32 x 1e7, k 64, full", _s2),
@@ -721,6 +822,15 @@ CASES = (
     Case("l2", "latency: 1-D f64 n=1000, k=8, full", _l2),
     Case("v1", "3-D f32 256³, 5×5×5, same", _v1),
     Case("v2", "3-D f32 256³, 9×9×9 Gaussian (3-D array)", _v2),
+    Case("n1", "NN f32 N8 C64 56² → K64 3×3 pad 1", _n1),
+    Case("n2", "NN f32 N8 C128 28² → K128 3×3 pad 1", _n2),
+    Case("n3", "NN f32 N1 C3 224² → K64 7×7 stride 2 pad 3", _n3),
+    Case("n4", "NN f32 N8 C256 14² → K256 3×3 pad 1", _n4),
+    Case("n5", "NN f32 depthwise N8 C384 28² 7×7 groups 384 pad 3", _n5),
+    Case("n6", "NN f32 N8 C64 56² → K256 1×1", _n6),
+    Case("n7", "NN f32 1-D N4 C16 L65536 → K16, kernel 1025, pad 512", _n7),
+    Case("n8", "backward of n1 (grad input and grad weight)", _n8),
+    Case("n9", "NN f64 N8 C64 56² → K64 3×3 pad 1", _n9),
     Case("e1", "exact: sum of 100 d20 (Python ints)", _e1),
     Case("e2", "exact: int64 x 1e6 < 2^20, k 1000, full", _e2),
 )

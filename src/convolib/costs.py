@@ -57,6 +57,27 @@ PARALLEL_MIN_TERMS = 200_000
 """Below this many terms the direct loops run serially: numba's parallel launch
 costs a few microseconds, more than it saves on small problems."""
 
+GEMM_MAC_S = {
+    "float32": 1.1e-11,
+    "float64": 2.5e-11,
+    "complex64": 4.5e-11,
+    "complex128": 1.0e-10,
+}
+"""The gemm algorithm's matrix products (NumPy's OpenBLAS): seconds per multiply-add
+per thread, from (64 × 576) @ (576 × 3248) products on two threads (178 and 80
+GFLOP/s for float32 and float64), complex taken as four real products."""
+
+GEMM_GATHER_BYTES_PER_S = {"contiguous": 8e9, "strided": 1.5e9}
+"""Gathering windows into the matrix: rows copied as contiguous slices, or element
+by element along a strided view (NumPy copies of a 3×3 window view: about 1.5 GB/s);
+also the rate of the padding and output copies."""
+
+GEMM_CALL_OVERHEAD_S = 3e-5
+"""Fixed cost of one gemm call: reshapes, views, the BLAS thread setting."""
+
+GEMM_WORKSPACE_BYTES = 32 * 2**20
+"""Signals are gathered in groups whose matrix stays under this size."""
+
 MEMORY_FRACTION = 0.8
 """Share of the currently available memory a call may use for its output and
 workspace before it is refused."""

@@ -20,9 +20,10 @@ from .spec import Spec
 
 def _canonical(a: np.ndarray, spec: Spec, flip: bool, conj: bool) -> np.ndarray:
     d = spec.ndim
-    last = tuple(range(a.ndim - d, a.ndim))
-    if spec.axes != last:
-        a = np.moveaxis(a, spec.axes, last)
+    moved = spec.axes if spec.contract is None else (spec.contract, *spec.axes)
+    last = tuple(range(a.ndim - len(moved), a.ndim))
+    if moved != last:
+        a = np.moveaxis(a, moved, last)
     if flip:
         a = a[(..., *([slice(None, None, -1)] * d))]
     if conj and a.dtype.kind in "cO":
@@ -40,7 +41,7 @@ def prepare(spec: Spec, x: np.ndarray, k: np.ndarray) -> tuple[Spec, np.ndarray,
     signal = _canonical(signal, spec, spec.signal_flip, spec.signal_flip)
     kernel = _canonical(kernel, spec, spec.kernel_flip, spec.kernel_conj)
     if spec.acc_dtype.kind == "i" and not int64_sums_fit(
-        signal, kernel, spec.ndim, spec.fill_value
+        signal, kernel, spec.ndim + (spec.contract is not None), spec.fill_value
     ):
         spec = replace(spec, acc_dtype=np.dtype(object))
     return (
@@ -50,14 +51,18 @@ def prepare(spec: Spec, x: np.ndarray, k: np.ndarray) -> tuple[Spec, np.ndarray,
     )
 
 
-def _values_need_the_sum(signal: np.ndarray, kernel: np.ndarray) -> tuple[bool, bool]:
-    """Whether a transform's result would be wrong for these values, and whether both
-    operands are non-negative (real).
+def _values_need_the_sum(
+    signal: np.ndarray, kernel: np.ndarray, normwise: bool
+) -> tuple[bool, bool]:
+    """Whether the planned algorithm's result would be wrong for these values, and
+    whether both operands are non-negative (real).
 
-    A transform spreads NaN and inf to every output, and its error is bounded in
-    norm, relative to the largest outputs: where non-negative inputs span more than
-    ``1/sqrt(eps)`` (a probability vector from 1 down to 1e-12, say), the small
-    outputs would drown in that error, while the sum keeps each one accurate.
+    A transform spreads NaN and inf to every output (a matrix product over
+    materialised zero padding spreads an infinite kernel tap to the border outputs).
+    An algorithm whose error is bounded in norm, relative to the largest outputs,
+    fails where non-negative inputs span more than ``1/sqrt(eps)`` (a probability
+    vector from 1 down to 1e-12, say): the small outputs would drown in that error,
+    while the sum keeps each one accurate.
     """
     real = signal.dtype.kind != "c"
     bounds = []
@@ -69,7 +74,7 @@ def _values_need_the_sum(signal: np.ndarray, kernel: np.ndarray) -> tuple[bool, 
         if not np.isfinite(lows + highs).all():
             return True, False
         bounds.append((lows[0], highs[0]))
-    if not real or any(low < 0 for low, _ in bounds):
+    if not normwise or not real or any(low < 0 for low, _ in bounds):
         return False, False
     limit = 1 / np.sqrt(np.finfo(signal.dtype).eps)
     for a, (_, top) in zip((signal, kernel), bounds, strict=True):
@@ -84,20 +89,25 @@ def execute(plan: Plan, x: np.ndarray, k: np.ndarray) -> np.ndarray:
     if spec.empty:
         return np.zeros(spec.out_shape, spec.out_dtype)
     run_spec, signal, kernel = prepare(spec, x, k)
+    algorithms = registry()
     widened = run_spec is not spec
     algorithm, nonnegative = plan.algorithm, False
     if widened:
         algorithm = "reference"
     elif plan.fallback:
-        needs_sum, nonnegative = _values_need_the_sum(signal, kernel)
+        needs_sum, nonnegative = _values_need_the_sum(
+            signal, kernel, algorithms[plan.algorithm].accuracy == "normwise"
+        )
         if needs_sum:
             algorithm = plan.fallback
-    y = registry()[algorithm].run(run_spec, signal, kernel, plan.workers)
+    y = algorithms[algorithm].run(run_spec, signal, kernel, plan.workers)
     if nonnegative and algorithm == plan.algorithm:
         np.maximum(y, 0, out=y)  # a sum of non-negative terms is never negative
     first = len(spec.batch)
     if first:
-        y = np.moveaxis(y, tuple(range(first, first + spec.ndim)), spec.axes)
+        c = spec.contract
+        places = tuple(a - (c is not None and c < a) for a in spec.axes)  # c is dropped
+        y = np.moveaxis(y, tuple(range(first, first + spec.ndim)), places)
     y = np.asarray(y)
     if widened and spec.out_dtype == np.int64:
         y = exact_int64(y)

@@ -56,9 +56,10 @@ class Plan:
     spec: Spec
     algorithm: str
     fallback: str | None
-    """Runs instead of ``algorithm`` (a transform) when the values call for the sum
-    itself: an input holds NaN or inf, which a transform spreads to every output, or
-    non-negative inputs span a range too wide for a normwise error bound."""
+    """Runs instead of ``algorithm`` when the values call for the sum itself: an input
+    holds NaN or inf, which a transform spreads to every output (and a matrix product
+    over materialised zero padding to the border), or non-negative inputs span a range
+    too wide for a normwise error bound."""
     workers: int
     seconds: float
     memory_bytes: int
@@ -102,8 +103,13 @@ class Plan:
             f"why: {self.reason}",
             *(
                 [
-                    f"fallback: {self.fallback}, if an input holds NaN or inf, or non-negative "
-                    f"inputs span a range too wide for {self.algorithm}'s accuracy"
+                    f"fallback: {self.fallback}, if an input holds NaN or inf"
+                    + (
+                        f", or non-negative inputs span a range too wide for "
+                        f"{self.algorithm}'s accuracy"
+                        if registry()[self.algorithm].accuracy == "normwise"
+                        else ""
+                    )
                 ]
                 if self.fallback
                 else []
@@ -240,6 +246,8 @@ def _choose(spec: Spec, method: str, workers: int) -> Plan:
     candidates = []
     for name, algorithm in sorted(algorithms.items()):
         why_not = algorithm.supports(spec)
+        if why_not is None and spec.contract is not None and not algorithm.channel_sum:
+            why_not = "does not sum over channels"
         if why_not is None and spec.acc_dtype.kind in "iO" and not algorithm.exact:
             why_not = "rounds, and integer or object inputs get exact results"
         cost = algorithm.cost(spec, workers) if why_not is None else None

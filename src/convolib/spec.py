@@ -3,12 +3,14 @@
 All validation of user input happens here. Every spec describes one canonical
 problem, whatever the front-end: with the convolved axes moved last,
 
-    y[b, i] = sum_j  P[b, i*stride + j*dilation] * W[b, j]
+    y[b, i] = sum_c sum_j  P[b, c, i*stride + j*dilation] * W[b, c, j]
 
 where ``P`` is the *signal* operand padded by ``pads`` under ``boundary`` and ``W``
 is the *kernel* operand, flipped for convolution and conjugated for complex
 correlation. A mode is only padding; convolution is correlation with a flipped
-kernel; the batch axes of the two operands broadcast.
+kernel; the batch axes of the two operands broadcast. The channel sum over ``c``
+exists only where a front-end names a ``contract`` axis (a neural-network layer sums
+over its input channels); otherwise there is no ``c``.
 """
 
 from __future__ import annotations
@@ -57,6 +59,11 @@ class Spec:
     out: tuple[int, ...]
     acc_dtype: np.dtype
     out_dtype: np.dtype
+    contract: int | None = None
+    """The axis (of both inputs, not convolved) summed over, or None: see ``channels``."""
+    channels: int = 1
+    """Length of the ``contract`` axis; the canonical operands carry it just before the
+    convolved axes, and the output drops it."""
     kernel_rank: int | None = None
     """An operand fact, not a shape: the kernel's separable rank (`convolib.factor`),
     attached by the API where it can pay off; None where it was not computed."""
@@ -69,7 +76,7 @@ class Spec:
     @property
     def empty(self) -> bool:
         """An operand or the output has no elements: the result is all zeros."""
-        return 0 in self.n or 0 in self.m or 0 in self.batch or 0 in self.out
+        return 0 in self.n or 0 in self.m or 0 in self.batch or 0 in self.out or not self.channels
 
     @property
     def zero_padding(self) -> bool:
@@ -79,25 +86,26 @@ class Spec:
     @cached_property
     def signal_batch(self) -> tuple[int, ...]:
         shape = self.k_shape if self.swap else self.x_shape
-        return tuple(s for a, s in enumerate(shape) if a not in self.axes)
+        return tuple(s for a, s in enumerate(shape) if a not in self.axes and a != self.contract)
 
     @cached_property
     def kernel_batch(self) -> tuple[int, ...]:
         shape = self.x_shape if self.swap else self.k_shape
-        return tuple(s for a, s in enumerate(shape) if a not in self.axes)
+        return tuple(s for a, s in enumerate(shape) if a not in self.axes and a != self.contract)
 
     @cached_property
     def out_shape(self) -> tuple[int, ...]:
         """The result's shape, in the inputs' axis order."""
         shape, batch, spatial = [], iter(self.batch), iter(self.out)
         for a in range(len(self.x_shape)):
-            shape.append(next(spatial) if a in self.axes else next(batch))
+            if a != self.contract:
+                shape.append(next(spatial) if a in self.axes else next(batch))
         return tuple(shape)
 
     @cached_property
     def terms(self) -> int:
         """Multiply-adds of the direct sum (the work of the naive algorithm)."""
-        return math.prod(self.batch) * math.prod(self.out) * math.prod(self.m)
+        return math.prod(self.batch) * math.prod(self.out) * math.prod(self.m) * self.channels
 
     @cached_property
     def out_bytes(self) -> int:
@@ -110,9 +118,10 @@ class Spec:
         value = value.item() if isinstance(value, np.generic) else value
         fill = f"({value!r})" if self.boundary == "constant" else ""
         rank = "" if self.kernel_rank is None else f" of rank {self.kernel_rank}"
+        summed = "" if self.contract is None else f", summed over axis {self.contract}"
         return (
             f"{self.op} x{self.x_shape} {self.x_dtype} with k{self.k_shape} {self.k_dtype}{rank} "
-            f"over axes {self.axes}, mode {self.mode!r}, boundary {self.boundary}{fill} "
+            f"over axes {self.axes}{summed}, mode {self.mode!r}, boundary {self.boundary}{fill} "
             f"-> {self.out_shape} {self.out_dtype}"
         )
 
@@ -224,8 +233,14 @@ def build_spec(
     out_dtype: object = None,
     stride: object = 1,
     dilation: object = 1,
+    pads: object = None,
+    contract: int | None = None,
 ) -> Spec:
     """Validate the arguments of ``op(x, k, ...)`` and describe the problem.
+
+    Front-ends other than `convolve` may give ``pads``, explicit per-axis ``(lo, hi)``
+    padding in place of a mode's (with ``mode="valid"``), and ``contract``, an axis
+    summed over (neural-network channels).
 
     Specs depend only on shapes, dtypes and options, so repeated calls with the same
     signature are answered from a cache.
@@ -234,7 +249,18 @@ def build_spec(
     >>> s.pads, s.out_shape
     (((1, 1),), (5,))
     """
-    options = (mode, axes, boundary, fill_value, origin, out_dtype, stride, dilation)
+    options = (
+        mode,
+        axes,
+        boundary,
+        fill_value,
+        origin,
+        out_dtype,
+        stride,
+        dilation,
+        pads,
+        contract,
+    )
     try:
         key = _typed(options)
         hash(key)
@@ -274,6 +300,8 @@ def _build_spec(
     out_dtype,
     stride,
     dilation,
+    explicit_pads=None,
+    contract=None,
 ) -> Spec:
     if op not in OPS:
         raise choice_error("op", op, OPS)
@@ -293,9 +321,21 @@ def _build_spec(
     strides = _per_axis("stride", stride, len(order), minimum=1)
     dilations = _per_axis("dilation", dilation, len(order), minimum=1)
 
+    channels = 1
+    if contract is not None:
+        channels = x_shape[contract]
+        if contract in order or k_shape[contract] != channels:
+            raise bad_argument(
+                "contract",
+                contract,
+                f"must be an axis that is not convolved, of the same length in x{x_shape} "
+                f"and k{k_shape}",
+            )
+        if channels == 1:
+            contract = None  # a sum of one term: an ordinary batch axis of length 1
     batch = []
     for a in range(len(x_shape)):
-        if a in order:
+        if a in order or a == contract:
             continue
         xs, ks = x_shape[a], k_shape[a]
         if xs != ks and 1 not in (xs, ks):
@@ -312,7 +352,11 @@ def _build_spec(
     nk = tuple(k_shape[a] for a in order)
     empty = 0 in nx or 0 in nk
     swap = False
-    if mode == "valid" and not empty and not all(a >= b for a, b in zip(nx, nk, strict=True)):
+    if explicit_pads is not None:
+        if mode != "valid":
+            raise bad_argument("pads", explicit_pads, "applies with mode='valid' only")
+        explicit_pads = tuple(tuple(p) for p in explicit_pads)
+    elif mode == "valid" and not empty and not all(a >= b for a, b in zip(nx, nk, strict=True)):
         if not all(b >= a for a, b in zip(nx, nk, strict=True)):
             raise bad_argument(
                 "mode",
@@ -350,7 +394,17 @@ def _build_spec(
                 out.append({"full": ni + mi - 1, "same": ni, "valid": abs(ni - mi) + 1}[mode])
             continue
         extent = d * (mi - 1) + 1
-        if mode == "full":
+        if explicit_pads is not None:
+            lo, hi = explicit_pads[len(pads)]
+            if ni + lo + hi < extent:
+                raise bad_argument(
+                    "k",
+                    k_shape,
+                    f"along axis {a} the kernel spans {extent} samples (dilation included) "
+                    f"but the padded input has only {ni + lo + hi}",
+                    "use a smaller kernel or dilation, or more padding",
+                )
+        elif mode == "full":
             lo = hi = extent - 1
         elif mode == "same":
             lo = extent // 2 + origin_of[a]
@@ -392,4 +446,6 @@ def _build_spec(
         out=tuple(out),
         acc_dtype=acc,
         out_dtype=out_dtype,
+        contract=contract,
+        channels=channels,
     )

@@ -15,8 +15,9 @@ transforms that round) and ``local_nonfinite`` (false where one NaN or inf sprea
 to every output).
 
 ``run`` receives the operands in canonical layout (batch axes first, convolved axes
-last, already flipped/conjugated, in ``spec.acc_dtype``) and returns an array of
-shape ``spec.batch + spec.out`` in ``spec.acc_dtype``.
+last, already flipped/conjugated, in ``spec.acc_dtype``; the channel axis, where
+``spec.contract`` names one, just before the convolved axes) and returns an array
+of shape ``spec.batch + spec.out`` in ``spec.acc_dtype``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class Algorithm(ABC):
     """Computes the sum itself, so integer and object inputs stay exact (not rounded)."""
     local_nonfinite: ClassVar[bool] = True
     """NaN and inf reach only the outputs whose window holds them (not true of FFTs)."""
+    channel_sum: ClassVar[bool] = False
+    """Sums over a channel axis (``spec.contract``); the planner offers it no other
+    spec with one."""
     accuracy: ClassVar[str] = "elementwise"
     """The error bound it meets (DESIGN.md): ``"elementwise"``, within
     ``2·m·eps·(|x|*|k|)`` per element (m terms per output), or ``"normwise"``, within

@@ -1,9 +1,12 @@
-"""Launching compiled parallel loops: one launch at a time, the same result either way."""
+"""Launching parallel work: compiled loops one launch at a time (the same result either
+way), and BLAS products on a given number of threads."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
 
 _lock = threading.Lock()
 """One parallel launch at a time: numba's fallback threading layer (workqueue) aborts
@@ -24,3 +27,23 @@ def launch(workers: int, parallel: Callable[[int], None], serial: Callable[[], N
             _lock.release()
     else:
         serial()
+
+
+@contextmanager
+def blas_threads(workers: int) -> Iterator[None]:
+    """Run the body with NumPy's BLAS limited to ``workers`` threads (it uses every core
+    otherwise)."""
+    from .. import threads
+
+    if workers >= threads.cpu_count():
+        yield
+        return
+    with _blas_controller().limit(limits=workers, user_api="blas"):
+        yield
+
+
+@lru_cache(maxsize=1)
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()

@@ -246,6 +246,7 @@ class FFT(Algorithm):
     exact = False
     local_nonfinite = False
     accuracy = "normwise"
+    channel_sum = True
 
     def supports(self, spec: Spec) -> str | None:
         return fft_supports(spec)
@@ -260,8 +261,8 @@ class FFT(Algorithm):
         spectral = math.prod(spectrum_shape(lengths, real))
         csize, rsize = complex_dtype(dtype).itemsize, dtype.itemsize
         signals, kernels, batch = (
-            math.prod(spec.signal_batch),
-            math.prod(spec.kernel_batch),
+            math.prod(spec.signal_batch) * spec.channels,
+            math.prod(spec.kernel_batch) * spec.channels,
             math.prod(spec.batch),
         )
         kept = tuple(-(-s // st) for s, st in zip(lay.span, spec.stride, strict=True))
@@ -270,6 +271,7 @@ class FFT(Algorithm):
             + transform_seconds(lengths, lay.extent, kernels, dtype, workers)
             + transform_seconds(lengths, kept, batch, dtype, workers, inverse=True)
         )
+        terms = batch * spec.channels * spectral * csize
         padded = 0
         if not spec.zero_padding:
             padded = signals * math.prod(lay.used) * rsize
@@ -277,7 +279,7 @@ class FFT(Algorithm):
         out = batch * math.prod(spec.out) * rsize
         passes = (
             pass_seconds(2 * padded, padded)  # the boundary, materialised
-            + pass_seconds(3 * batch * spectral * csize, batch * spectral * csize)  # product
+            + pass_seconds(3 * terms, terms)  # product
             + pass_seconds(2 * out, out)  # kept outputs, copied out
         )
         seconds = costs.FFT_CALL_OVERHEAD_S + transforms + passes
@@ -293,15 +295,28 @@ class FFT(Algorithm):
         spectrum = forward(x, lengths, axes, workers)
         del x
         product = spectrum_product(
-            spectrum, forward(spread_kernel(kernel, spec), lengths, axes, workers)
+            spectrum,
+            forward(spread_kernel(kernel, spec), lengths, axes, workers),
+            spec.ndim if spec.contract is not None else None,
         )
         del spectrum
         z = inverse(product, lengths, axes, kept(lay, spec), spec.acc_dtype.kind == "f", workers)
         return np.ascontiguousarray(z)
 
 
-def spectrum_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a * b`` with broadcasting, in place in ``a`` when the shapes allow."""
+def spectrum_product(a: np.ndarray, b: np.ndarray, summed_before: int | None = None) -> np.ndarray:
+    """``a * b`` with broadcasting, in place in ``a`` when the shapes allow; summed over
+    the channel axis (the one before the last ``summed_before`` axes) if given."""
+    if summed_before is not None:
+        axis = a.ndim - summed_before - 1
+        total = None
+        for c in range(a.shape[axis]):
+            term = np.take(a, c, axis) * np.take(b, c, axis)
+            if total is None:
+                total = term
+            else:
+                total += term
+        return total
     if np.broadcast_shapes(a.shape, b.shape) == a.shape:
         a *= b
         return a

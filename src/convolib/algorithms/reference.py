@@ -32,15 +32,20 @@ def windows(padded: np.ndarray, spec: Spec) -> np.ndarray:
 class Reference(Algorithm):
     name = "reference"
     summary = "sliding-window view, summed tap by tap with NumPy; the oracle"
+    channel_sum = True
 
     def supports(self, spec: Spec) -> str | None:
         return None
 
     def cost(self, spec: Spec, workers: int) -> Cost:
-        padded = math.prod(spec.signal_batch) * math.prod(
-            n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True)
+        padded = (
+            math.prod(spec.signal_batch)
+            * spec.channels
+            * math.prod(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
         )
-        seconds = costs.reference_seconds(spec.terms, math.prod(spec.m), spec.acc_dtype)
+        seconds = costs.reference_seconds(
+            spec.terms, math.prod(spec.m) * spec.channels, spec.acc_dtype
+        )
         return Cost(seconds, padded * (spec.acc_dtype.itemsize + 1) + spec.out_bytes)
 
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
@@ -51,8 +56,9 @@ class Reference(Algorithm):
         inside = None
         if spec.zero_padding:  # terms in the padding are absent, not 0 * w (0 * inf is NaN)
             inside = windows(pad(np.ones(spec.n, bool), spec.pads, "constant", False), spec)
+        summed = spec.contract is not None
         kernel_batch = kernel.shape[:-d]
-        total = np.zeros(spec.batch + spec.out, spec.acc_dtype)
+        total = np.zeros(spec.batch + (spec.channels,) * summed + spec.out, spec.acc_dtype)
         with np.errstate(invalid="ignore"):
             for tap in np.ndindex(*spec.m):
                 w = kernel[(..., *tap)].reshape(kernel_batch + (1,) * d)
@@ -60,4 +66,4 @@ class Reference(Algorithm):
                 if inside is not None:
                     term = np.where(inside[(..., *tap)], term, 0)
                 total += term
-        return total
+        return total.sum(axis=-d - 1) if summed else total
