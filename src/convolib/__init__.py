@@ -20,6 +20,18 @@ from .errors import (
 from .planner import Plan, methods, set_tune
 from .threads import set_workers
 
+_SUBMODULES = ("check", "explain", "kernels", "nn", "prob", "stream", "chunked")
+"""Imported on first use (``convolib.nn.conv``), so ``import convolib`` stays fast."""
+
+
+def __getattr__(name: str) -> object:
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'convolib' has no attribute {name!r}")
+
+
 __all__ = [
     "ArgumentError",
     "ArgumentTypeError",

@@ -1,0 +1,751 @@
+"""Streaming: `convolib.stream.Filter` and `filter_file`.
+
+Oracles: ``numpy.convolve`` per channel, exact in int64 for the small integers used
+here, and in long double (extended precision) for floats, whose streamed results
+must stay within the documented bounds (DESIGN.md):
+
+* direct family, per element: ``2·m·eps·(|x| * |k|)`` (times 4 for complex: a
+  complex product and sum cost a few more roundings, as in test_accuracy.py);
+* FFT family, in max norm per channel: ``eps·log2(L)·‖x‖₂·‖k‖₂``, with ``L`` the
+  padded length of a call, at most ``n + 2m`` here;
+
+each output comes from one call of one algorithm, so it is within the larger of
+the two, plus the final rounding into the output dtype.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import subprocess
+import sys
+import tracemalloc
+import wave
+
+import numpy as np
+import pytest
+import scipy.io.wavfile
+from hypothesis import given
+from hypothesis import strategies as st
+
+import convolib
+from convolib.stream import Filter, filter_file
+
+pytestmark = pytest.mark.skipif(
+    np.finfo(np.longdouble).eps >= np.finfo(np.float64).eps,
+    reason="the float oracle needs an extended-precision long double",
+)
+
+
+# ------------------------------------------------------------------------------ oracles
+
+
+def convolve_channels(x: np.ndarray, k: np.ndarray, axis: int, dtype) -> np.ndarray:
+    """Full convolution along ``axis`` with ``numpy.convolve``, one channel at a time.
+
+    ``k`` holds the taps on its last axis; its leading axes broadcast against the
+    channel axes of ``x``, aligned on the right. An empty signal gives an empty
+    result, as ``scipy.signal.convolve`` and ``convolib.convolve`` do.
+    """
+    xt = np.moveaxis(x, axis, -1)
+    n, m = xt.shape[-1], k.shape[-1]
+    channels = np.broadcast_shapes(xt.shape[:-1], k.shape[:-1])
+    xb = np.broadcast_to(xt, (*channels, n)).astype(dtype)
+    kb = np.broadcast_to(k, (*channels, m)).astype(dtype)
+    out = np.zeros((*channels, n + m - 1 if n else 0), dtype)
+    for index in np.ndindex(*channels):
+        if n:
+            out[index] = np.convolve(xb[index], kb[index])
+    return np.moveaxis(out, -1, axis)
+
+
+def wide(dtype) -> type:
+    return np.clongdouble if np.dtype(dtype).kind == "c" else np.longdouble
+
+
+def assert_within_bound(got: np.ndarray, x: np.ndarray, k: np.ndarray, axis: int) -> None:
+    """``got`` (full or a prefix along ``axis``) is within the bounds of the module doc."""
+    acc = np.result_type(x.dtype, k.dtype)
+    eps = float(np.finfo(np.float32 if acc == np.float16 else acc).eps)
+    out_eps = float(np.finfo(got.dtype).eps)
+    exact = convolve_channels(x, k, axis, wide(acc))
+    magnitude = convolve_channels(np.abs(x), np.abs(k), axis, np.longdouble)
+    n, m = x.shape[axis], k.shape[-1]
+    direct = 2 * m * (4 if acc.kind == "c" else 1) * eps * magnitude
+    x_norm = np.linalg.norm(np.moveaxis(x.astype(wide(acc)), axis, -1), axis=-1)
+    k_norm = np.linalg.norm(k.astype(wide(acc)), axis=-1)
+    fft = eps * math.log2(n + 2 * m) * np.expand_dims(x_norm * k_norm, axis)
+    bound = np.maximum(direct, fft) + out_eps * np.abs(exact) + np.finfo(np.float32).tiny
+    exact = exact[tuple(slice(0, s) for s in got.shape)]
+    bound = bound[tuple(slice(0, s) for s in got.shape)]
+    err = np.abs(got.astype(exact.dtype) - exact)
+    assert got.shape == exact.shape
+    worst = np.max(err / bound, initial=0.0)
+    assert worst <= 1, f"error {float(worst):.3g} times the documented bound"
+
+
+def check_stream(got, x, k, axis, mode) -> None:
+    """``got`` is the stream's output for ``x``: exact for integers, within bounds else."""
+    n = x.shape[axis]
+    expected_dtype = np.dtype(np.int64) if x.dtype.kind in "biu" and k.dtype.kind in "biu" else None
+    length = n + k.shape[-1] - 1 if mode == "full" and n else n
+    assert got.shape[axis] == length
+    if expected_dtype is not None:
+        assert got.dtype == expected_dtype
+        exact = convolve_channels(x, k, axis, np.int64)
+        np.testing.assert_array_equal(got, np.take(exact, range(length), axis=axis))
+        # the one-shot API gives the same, bit for bit
+        oneshot = convolib.convolve(x, kernel_along(k, x.ndim, axis), axes=axis % x.ndim)
+        np.testing.assert_array_equal(got, np.take(oneshot, range(length), axis=axis))
+    else:
+        assert got.dtype == convolib.convolve(np.zeros(1, x.dtype), np.zeros(1, k.dtype)).dtype
+        assert_within_bound(got, x, k, axis)
+
+
+def kernel_along(k: np.ndarray, ndim: int, axis: int) -> np.ndarray:
+    """``k`` (taps last, channels leading) as a kernel for ``convolib.convolve(..., axes=axis)``."""
+    k = k.reshape((1,) * (ndim - k.ndim) + k.shape)
+    return np.moveaxis(k, -1, axis)
+
+
+def run_stream(f: Filter, chunks, axis: int, flush: bool) -> np.ndarray:
+    outs = [f.process(c) for c in chunks]
+    if flush:
+        outs.append(f.flush())
+    return np.concatenate(outs, axis=axis)
+
+
+def split(x: np.ndarray, lengths, axis: int) -> list[np.ndarray]:
+    """``x`` cut along ``axis`` into pieces of ``lengths`` (the last takes the rest)."""
+    cuts = np.cumsum(lengths)[:-1] if len(lengths) else []
+    return np.split(x, cuts, axis=axis)
+
+
+def draw_signal(rng, shape, dtype) -> np.ndarray:
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return rng.integers(0, 2, shape).astype(bool)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return rng.integers(max(info.min, -1000), min(info.max, 1000), shape, endpoint=True).astype(
+            dtype
+        )
+    values = rng.standard_normal(shape) * 10.0 ** rng.uniform(-2, 2, shape)
+    if dtype.kind == "c":
+        values = values + 1j * rng.standard_normal(shape)
+    return values.astype(dtype)
+
+
+# (channel shape of x, time-axis position, channel shape of k)
+LAYOUTS = [
+    ((), 0, ()),
+    ((3,), 0, ()),
+    ((3,), 1, ()),
+    ((3,), 0, (3,)),
+    ((1,), 1, (4,)),  # one signal through a bank of four kernels
+    ((2, 3), 1, ()),
+    ((2, 3), 2, (3,)),
+    ((2, 3), 0, (2, 1)),
+]
+DTYPES = ["int16", "int64", "uint8", "bool", "float64", "float32", "complex128"]
+
+
+@st.composite
+def streams(draw):
+    m = draw(st.integers(1, 12))
+    short = st.integers(0, 3 * m + 4)
+    lengths = draw(st.lists(st.one_of(short, st.just(0), st.integers(40, 200)), max_size=8))
+    channels, position, kchannels = draw(st.sampled_from(LAYOUTS))
+    ndim = len(channels) + 1
+    axis = draw(st.sampled_from([position, position - ndim]))
+    x_dtype = draw(st.sampled_from(DTYPES))
+    k_dtype = x_dtype if draw(st.booleans()) else draw(st.sampled_from(["int8", "float64"]))
+    mode = draw(st.sampled_from(["full", "causal"]))
+    block = draw(st.sampled_from([None, None, 1, 3, 7]))
+    seed = draw(st.integers(0, 2**32 - 1))
+    return m, lengths, channels, position, axis, kchannels, x_dtype, k_dtype, mode, block, seed
+
+
+@given(streams())
+def test_chunked_stream_equals_one_shot(case):
+    m, lengths, channels, position, axis, kchannels, x_dtype, k_dtype, mode, block, seed = case
+    rng = np.random.default_rng(seed)
+    n = sum(lengths)
+    shape = (*channels[:position], n, *channels[position:])
+    x = draw_signal(rng, shape, x_dtype)
+    k = draw_signal(rng, (*kchannels, m), k_dtype)
+    f = Filter(k, axis, mode=mode, block=block)
+    pieces = split(x, lengths, position) if lengths else [x]
+    outs = [f.process(piece) for piece in pieces]
+    for piece, out in zip(pieces, outs, strict=True):
+        assert out.shape[position] == piece.shape[position]  # zero added latency
+    outs.append(f.flush())
+    assert outs[-1].shape[position] == (m - 1 if mode == "full" and n else 0)
+    check_stream(np.concatenate(outs, axis=position), x, k, position, mode)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "complex64"])
+def test_other_float_dtypes(dtype):
+    rng = np.random.default_rng(1)
+    x = draw_signal(rng, 300, dtype)
+    k = draw_signal(rng, 9, dtype)
+    got = run_stream(Filter(k), split(x, [0, 5, 100, 1, 60], 0), 0, flush=True)
+    assert got.dtype == convolib.convolve(x, k).dtype == np.dtype(dtype)
+    check_stream(got, x, k, 0, "full")
+
+
+def test_long_kernel_and_long_chunks_use_blocks():
+    """Chunks far longer than the block are cut; a kernel longer than the block too."""
+    rng = np.random.default_rng(2)
+    x = rng.integers(-100, 100, 5000)
+    k = rng.integers(-100, 100, 700)
+    f = Filter(k, block=256)
+    got = run_stream(f, split(x, [3000, 10, 1500], 0), 0, flush=True)
+    check_stream(got, x, k, 0, "full")
+    fx = Filter(k.astype(float))
+    got = run_stream(fx, split(x.astype(float), [1, 4000, 3], 0), 0, flush=True)
+    check_stream(got, x.astype(float), k.astype(float), 0, "full")
+
+
+@pytest.mark.parametrize("method", ["auto", "fft", "direct"])
+def test_transform_paths_stay_within_bounds(method):
+    """A long kernel: auto takes fft or overlap_save for long calls, the sum for short."""
+    rng = np.random.default_rng(4)
+    x = draw_signal(rng, 14000, "float64")
+    k = draw_signal(rng, 2000, "float64")
+    chosen = {
+        convolib.plan("convolve", np.zeros(n + 1999), k, "valid", method=method).algorithm
+        for n in (4000, 9000)
+    }
+    assert chosen == ({"fft", "overlap_save"} if method == "auto" else {method})
+    got = run_stream(Filter(k, method=method), split(x, [4000, 1, 9000, 3], 0), 0, flush=True)
+    check_stream(got, x, k, 0, "full")
+
+
+def test_integers_stay_exact_with_a_long_kernel():
+    rng = np.random.default_rng(6)
+    x, k = rng.integers(-1000, 1000, 9000), rng.integers(-1000, 1000, 2500)
+    got = run_stream(Filter(k), split(x, [6000, 2, 2000], 0), 0, flush=True)
+    check_stream(got, x, k, 0, "full")
+
+
+def test_a_forced_method_that_cannot_run_a_call_says_why():
+    with pytest.raises(convolib.ArgumentError, match="method='fft'"):
+        Filter([1, 2], method="fft").process([1, 2, 3])
+
+
+def test_block_comes_from_the_cost_model():
+    f = Filter(np.ones(31))
+    assert f.block is None  # chosen once the first chunk fixes dtype and channels
+    f.process(np.zeros(0))
+    assert f.block is not None and f.block >= 64 and f.block & (f.block - 1) == 0
+    g = Filter(np.ones(31), block=100)
+    assert g.block == 100
+
+
+def test_nan_stays_in_its_windows():
+    x = np.arange(200.0)
+    x[57] = np.nan
+    k = np.ones(5)
+    got = run_stream(Filter(k), split(x, [50, 3, 100], 0), 0, flush=True)
+    assert np.flatnonzero(np.isnan(got)).tolist() == list(range(57, 62))
+
+
+def test_safe_dtype_changes_are_promoted_like_concatenate():
+    x = [np.array([1, 2], np.int16), np.array([3], np.int8), np.array([4, 5], np.uint8)]
+    f = Filter([1, 1], mode="causal")
+    got = np.concatenate([f.process(c) for c in x])
+    np.testing.assert_array_equal(got, np.convolve(np.concatenate(x).astype(int), [1, 1])[:5])
+
+
+def test_overflow_leaves_the_state_unchanged():
+    f = Filter([1, 1], mode="causal")
+    with pytest.raises(convolib.ExactOverflowError):
+        f.process(np.array([2**62, 2**62]))
+    np.testing.assert_array_equal(f.process(np.array([1, 2])), [1, 3])  # zero history still
+
+
+# --------------------------------------------------------------------------------- state
+
+
+STATE_CASES = [
+    # (x dtype, k, axis, channels, time position, mode)
+    ("int32", np.array([3, -1, 4, 1, -5]), -1, (2,), 1, "full"),
+    ("float64", np.array([0.25, 0.5, 0.25, 1e-3, -2.0, 7.5]), 0, (3,), 0, "causal"),
+    ("complex128", np.array([1 + 1j, 2, -1j]), 1, (2, 2), 1, "full"),
+    ("float32", np.arange(12.0).reshape(3, 4) / 7, 0, (3,), 0, "full"),
+    ("int64", np.array([1]), -1, (), 0, "full"),
+]
+
+
+@pytest.mark.parametrize("case", range(len(STATE_CASES)))
+@pytest.mark.parametrize("cut", [0, 1, 3, 6])
+def test_state_round_trip_through_npz_is_bit_for_bit(tmp_path, case, cut):
+    dtype, k, axis, channels, position, mode = STATE_CASES[case]
+    rng = np.random.default_rng(case)
+    lengths = [7, 0, 2, 90, 1, 5, 40]
+    x = draw_signal(rng, (*channels[:position], sum(lengths), *channels[position:]), dtype)
+    chunks = split(x, lengths, position)
+
+    whole = run_stream(Filter(k, axis, mode=mode), chunks, position, flush=True)
+
+    first = Filter(k, axis, mode=mode)
+    before = [first.process(c) for c in chunks[:cut]]
+    path = tmp_path / "state.npz"
+    np.savez(path, **first.state())
+    with np.load(path) as saved:  # allow_pickle=False: plain arrays only
+        resumed = Filter.restore(saved)
+    after = [resumed.process(c) for c in chunks[cut:]] + [resumed.flush()]
+    got = np.concatenate(before + after, axis=position)
+    assert got.dtype == whole.dtype
+    np.testing.assert_array_equal(got, whole)
+    assert resumed.block == first.block or cut == 0
+
+
+def test_state_round_trip_in_a_new_process(tmp_path):
+    """A job restarted in a fresh interpreter continues with identical output."""
+    rng = np.random.default_rng(5)
+    x, k = rng.standard_normal(3000), rng.standard_normal(200)
+    chunks = split(x, [1000, 37], 0)
+    whole = run_stream(Filter(k), chunks, 0, flush=True)
+    f = Filter(k)
+    head = f.process(chunks[0])
+    np.savez(tmp_path / "state.npz", **f.state())
+    np.save(tmp_path / "rest.npy", np.concatenate(chunks[1:]))
+    script = (
+        "import sys, numpy as np\n"
+        "from convolib.stream import Filter\n"
+        "f = Filter.restore(np.load(sys.argv[1] + '/state.npz'))\n"
+        "rest = np.load(sys.argv[1] + '/rest.npy')\n"
+        "y = np.concatenate([f.process(rest[:37]), f.process(rest[37:]), f.flush()])\n"
+        "np.save(sys.argv[1] + '/tail.npy', y)\n"
+    )
+    env = {**os.environ, "CONVOLIB_CALIBRATION": os.environ.get("CONVOLIB_CALIBRATION", "off")}
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, env=env)
+    got = np.concatenate([head, np.load(tmp_path / "tail.npy")])
+    np.testing.assert_array_equal(got, whole)
+
+
+def test_state_is_plain_data():
+    f = Filter(np.array([1.0, 2.0]), axis=0, block=16)
+    f.process(np.ones((4, 3)))
+    state = f.state()
+    for key, value in state.items():
+        assert isinstance(value, int | str | np.ndarray), key
+        assert not isinstance(value, np.ndarray) or value.dtype.kind in "biufcU", key
+    state["history"][...] = 99  # a copy, not the filter's own array
+    np.testing.assert_array_equal(f.process(np.zeros((0, 3))), np.zeros((0, 3)))
+    assert f.state()["history"].max() == 1
+
+
+def test_state_keeps_the_block():
+    """The block is part of the state, so a restore on another machine cuts the same way."""
+    f = Filter([1.0, 2.0], block=5)
+    assert f.state()["block"] == 5
+    assert Filter.restore(f.state()).block == 5
+    g = Filter([1.0, 2.0])
+    g.process([1.0])
+    state = g.state()
+    assert state["block"] == g.block
+    state["block"] = 3
+    assert Filter.restore(state).block == 3
+
+
+def test_state_before_start_and_after_flush():
+    fresh = Filter.restore(Filter([1, 2]).state())
+    np.testing.assert_array_equal(fresh.process([1, 1]), [1, 3])
+    done = Filter([1, 2])
+    done.process([1])
+    done.flush()
+    ended = Filter.restore(done.state())
+    with pytest.raises(convolib.ArgumentError, match="flushed"):
+        ended.process([1])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s.pop("history"), "no 'history' entry"),
+        (lambda s: s.update(format="something else"), "is not a convolib.stream.Filter state"),
+        (lambda s: s.update(version=99), "version 1"),
+        (lambda s: s.update(history=np.zeros((3, 2))), "len(k) - 1 = 2"),
+        (lambda s: s.update(axis="last"), "state['axis']='last': must be an int"),
+        (lambda s: s.update(kernel=np.zeros(0)), "has no taps"),
+    ],
+)
+def test_restore_rejects_bad_states(change, message):
+    f = Filter([1, 2, 3], axis=0)
+    f.process(np.ones((4, 2)))
+    state = f.state()
+    change(state)
+    with pytest.raises(convolib.ConvolibError) as info:
+        Filter.restore(state)
+    assert message in str(info.value)
+
+
+def test_restore_needs_a_mapping():
+    with pytest.raises(convolib.ArgumentTypeError, match="mapping"):
+        Filter.restore([1, 2])
+
+
+# -------------------------------------------------------------------------------- errors
+
+
+def message_of(cls, func, *args, **kwargs) -> str:
+    with pytest.raises(cls) as info:
+        func(*args, **kwargs)
+    assert isinstance(info.value, convolib.ConvolibError)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "cls", "fragments"),
+    [
+        ({"k": []}, convolib.ArgumentError, ["k.shape=(0,)", "has no taps"]),
+        ({"k": np.zeros((3, 0))}, convolib.ArgumentError, ["has no taps"]),
+        ({"k": 3}, convolib.ArgumentError, ["k=array(3)", "not a scalar", "np.atleast_1d"]),
+        ({"k": np.array([1, 2], object)}, convolib.ArgumentTypeError, ["object arrays"]),
+        ({"k": ["a", "b"]}, convolib.ArgumentTypeError, ["k.dtype", "numeric"]),
+        ({"k": [1], "mode": "ful"}, convolib.ArgumentError, ["mode='ful'", "'full'", "'causal'"]),
+        ({"k": [1], "mode": "same"}, convolib.ArgumentError, ["mode='same'", "'causal'"]),
+        ({"k": [1], "method": "fast"}, convolib.ArgumentError, ["method='fast'", "'auto'"]),
+        ({"k": [1], "block": 0}, convolib.ArgumentError, ["block=0", "at least 1"]),
+        ({"k": [1], "block": 2.5}, convolib.ArgumentTypeError, ["block=2.5", "an int"]),
+        ({"k": [1], "axis": "time"}, convolib.ArgumentTypeError, ["axis='time'", "an int"]),
+        ({"k": [1], "axis": True}, convolib.ArgumentTypeError, ["axis=True"]),
+    ],
+)
+def test_bad_filter_arguments(kwargs, cls, fragments):
+    msg = message_of(cls, Filter, **kwargs)
+    for fragment in fragments:
+        assert fragment in msg, msg
+
+
+def test_first_chunk_errors():
+    msg = message_of(convolib.ArgumentError, Filter([1, 2], axis=2).process, np.ones((3, 4)))
+    assert "axis=2" in msg and "[-2, 1]" in msg
+    msg = message_of(convolib.ArgumentError, Filter([1, 2]).process, 5)
+    assert "scalar" in msg
+    msg = message_of(convolib.ArgumentError, Filter(np.ones((4, 3))).process, np.ones((3, 10)))
+    assert "k.shape=(4, 3)" in msg and "(3,)" in msg
+    msg = message_of(convolib.ArgumentError, Filter(np.ones((2, 2, 3))).process, np.ones((2, 10)))
+    assert "k.shape" in msg
+    msg = message_of(
+        convolib.ArgumentTypeError, Filter([1]).process, np.array([1, 2], dtype=object)
+    )
+    assert "object arrays" in msg
+
+
+@pytest.mark.parametrize(
+    ("first", "later", "cls", "fragments"),
+    [
+        (
+            np.ones((5, 3)),
+            np.ones((5, 4)),
+            convolib.ArgumentError,
+            ["chunk.shape=(5, 4)", "(n, 3)"],
+        ),
+        (np.ones((5, 3)), np.ones(5), convolib.ArgumentError, ["chunk.shape=(5,)"]),
+        (np.ones((5, 3)), np.ones((5, 3, 1)), convolib.ArgumentError, ["chunk.shape"]),
+        (np.ones(4), np.ones(4, complex), convolib.ArgumentTypeError, ["complex128", "float64"]),
+        (np.ones(4, int), np.ones(4), convolib.ArgumentTypeError, ["chunk.dtype", "astype"]),
+        (np.ones(4, np.float32), np.ones(4), convolib.ArgumentTypeError, ["float32"]),
+    ],
+)
+def test_chunks_must_match_the_stream(first, later, cls, fragments):
+    f = Filter([1.0, 2.0], axis=0)
+    f.process(first)
+    msg = message_of(cls, f.process, later)
+    for fragment in fragments:
+        assert fragment in msg, msg
+    assert f.process(first).shape == first.shape  # the refused chunk changed nothing
+
+
+def test_call_order_errors():
+    msg = message_of(convolib.ArgumentError, Filter([1, 2]).flush)
+    assert "no chunk was processed" in msg and "process()" in msg
+    f = Filter([1, 2], mode="causal")
+    f.process([1, 2])
+    assert f.flush().shape == (0,)  # a causal stream has no tail
+    msg = message_of(convolib.ArgumentError, f.process, [1])
+    assert "flushed" in msg and "new Filter" in msg
+    msg = message_of(convolib.ArgumentError, f.flush)
+    assert "already called" in msg
+
+
+def test_inputs_are_not_modified_or_aliased():
+    k = np.array([1.0, 2.0, 3.0])
+    f = Filter(k)
+    chunk = np.arange(5.0)
+    f.process(chunk)
+    k[:] = 0
+    chunk[:] = 100  # the history must be a copy
+    np.testing.assert_array_equal(f.process([0.0]), [3 * 3 + 2 * 4 + 0])
+    np.testing.assert_array_equal(f.kernel, [1, 2, 3])
+    assert not f.kernel.flags.writeable
+
+
+# ---------------------------------------------------------------------------- NPY files
+
+
+@pytest.mark.parametrize(
+    ("dtype", "shape", "axis", "k"),
+    [
+        ("int16", (1000,), None, np.array([1, -2, 3, 5])),
+        (">f8", (3, 777), -1, np.array([0.5, 0.25, -1.0, 2.0, 1e-3])),  # big-endian
+        ("float32", (500, 2), 0, np.arange(20.0).reshape(2, 10) / 9),
+        ("complex64", (4, 300, 2), 1, np.array([1j, 1, -1])),
+        ("uint8", (0,), None, np.array([1, 1])),
+    ],
+)
+@pytest.mark.parametrize("mode", ["full", "causal"])
+@pytest.mark.parametrize("chunk", [1, 97, None])
+def test_npy_file_matches_whole_array(tmp_path, dtype, shape, axis, k, mode, chunk):
+    rng = np.random.default_rng(len(shape))
+    x = draw_signal(rng, shape, np.dtype(dtype).newbyteorder("=")).astype(dtype)
+    if len(shape) == 2:
+        x = np.asfortranarray(x)
+    src, dst = tmp_path / "in.npy", tmp_path / "out.npy"
+    np.save(src, x)
+    filter_file(src, dst, k, axis=axis, chunk=chunk, mode=mode)
+    got = np.load(dst)
+    a = -1 if axis is None else axis % x.ndim
+    check_stream(got, x.astype(np.dtype(dtype).newbyteorder("=")), k, a, mode)
+    np.testing.assert_array_equal(np.load(src), x)  # the input is untouched
+
+
+def test_npy_memory_stays_far_below_the_file_size(tmp_path):
+    n = 2**21
+    src, dst = tmp_path / "big.npy", tmp_path / "out.npy"
+    out = np.lib.format.open_memmap(src, mode="w+", dtype=np.float64, shape=(n,))
+    out[:] = np.sin(np.arange(n) * 0.01)
+    del out
+    size = os.path.getsize(src)
+    k = np.hanning(33)
+    filter_file(src, dst, k, chunk=4096)  # warm-up: compile, plan caches
+    tracemalloc.start()
+    try:
+        filter_file(src, dst, k, chunk=4096, overwrite=True)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < size / 16, f"peak {peak} bytes for a {size}-byte file"
+    y = np.load(dst, mmap_mode="r")
+    x = np.load(src, mmap_mode="r")
+    np.testing.assert_allclose(y[1000:1100], np.convolve(x[950:1100], k, "valid")[18:], rtol=1e-12)
+
+
+def test_progress_reports_output_samples(tmp_path):
+    src, dst = tmp_path / "x.npy", tmp_path / "y.npy"
+    np.save(src, np.arange(10))
+    calls = []
+    filter_file(src, dst, [1, 1, 1], chunk=4, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(4, 12), (8, 12), (10, 12), (12, 12)]
+    calls.clear()
+    filter_file(src, dst, [1, 1, 1], chunk=4, mode="causal", overwrite=True,
+                progress=lambda d, t: calls.append((d, t)))  # fmt: skip
+    assert calls == [(4, 10), (8, 10), (10, 10)]
+
+
+def test_failure_leaves_no_output_and_no_temporary_file(tmp_path):
+    src, dst = tmp_path / "x.npy", tmp_path / "y.npy"
+    np.save(src, np.arange(100))
+
+    def stop(done, total):
+        if done > 50:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        filter_file(src, dst, [1, 2], chunk=10, progress=stop)
+    assert sorted(os.listdir(tmp_path)) == ["x.npy"]
+
+
+def test_overwrite_rules(tmp_path):
+    src, dst = tmp_path / "x.npy", tmp_path / "y.npy"
+    np.save(src, np.arange(5))
+    np.save(dst, np.zeros(3))
+    msg = message_of(convolib.ArgumentError, filter_file, src, dst, [1])
+    assert "already exists" in msg and "overwrite=True" in msg
+    np.testing.assert_array_equal(np.load(dst), np.zeros(3))
+    filter_file(src, dst, [2], overwrite=True)
+    np.testing.assert_array_equal(np.load(dst), [0, 2, 4, 6, 8])
+    for same in (src, tmp_path / "." / "x.npy"):
+        msg = message_of(convolib.ArgumentError, filter_file, src, same, [1], overwrite=True)
+        assert "never overwritten" in msg
+    os.symlink(src, tmp_path / "link.npy")
+    msg = message_of(convolib.ArgumentError, filter_file, src, tmp_path / "link.npy", [1],
+                     overwrite=True)  # fmt: skip
+    assert "never overwritten" in msg
+    np.testing.assert_array_equal(np.load(src), np.arange(5))
+
+
+def test_bad_file_arguments(tmp_path):
+    good = tmp_path / "x.npy"
+    np.save(good, np.arange(5))
+    text = tmp_path / "notes.npy"
+    text.write_text("hello, not an array")
+    truncated = tmp_path / "cut.npy"
+    truncated.write_bytes(good.read_bytes()[:-8])
+    objects = tmp_path / "obj.npy"
+    np.save(objects, np.array([1, "a"], dtype=object), allow_pickle=True)
+    scalar = tmp_path / "scalar.npy"
+    np.save(scalar, np.float64(3))
+    out = tmp_path / "out.npy"
+    cases = [
+        ((tmp_path / "missing.npy", out, [1]), {}, "is not an existing file"),
+        ((text, out, [1]), {}, "neither a NPY file nor a RIFF/WAVE"),
+        ((truncated, out, [1]), {}, "could not be read as a NPY file"),
+        ((objects, out, [1]), {}, "could not be read as a NPY file"),
+        ((scalar, out, [1]), {}, "at least one axis"),
+        ((good, tmp_path / "out.wav", [1]), {}, "must end in .npy"),
+        ((good, tmp_path / "no" / "out.npy", [1]), {}, "does not exist"),
+        ((good, out, [1]), {"axis": 3}, "axis=3"),
+        ((good, out, []), {}, "has no taps"),
+        ((good, out, [1]), {"chunk": 0}, "chunk=0"),
+        ((good, out, [1]), {"mode": "valid"}, "mode='valid'"),
+    ]
+    for args, kwargs, fragment in cases:
+        msg = message_of(convolib.ArgumentError, filter_file, *args, **kwargs)
+        assert fragment in msg, (fragment, msg)
+    for args, kwargs in [
+        ((good, out, [1]), {"progress": 3}),
+        ((good, out, [1]), {"overwrite": "yes"}),
+        ((3, out, [1]), {}),
+    ]:
+        message_of(convolib.ArgumentTypeError, filter_file, *args, **kwargs)
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ["x.npy", "notes.npy", "cut.npy", "obj.npy", "scalar.npy"]
+    )
+
+
+# ---------------------------------------------------------------------------- WAV files
+
+
+def write_wav(path, samples: np.ndarray, width: int, rate: int = 8000) -> None:
+    """Signed integer ``samples`` (frames, channels) as a PCM WAV of ``width`` bytes,
+    packed sample by sample with int.to_bytes (8-bit: unsigned, offset 128)."""
+    frames = bytearray()
+    for value in samples.reshape(-1).tolist():
+        if width == 1:
+            frames += (value + 128).to_bytes(1, "little")
+        else:
+            frames += value.to_bytes(width, "little", signed=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(samples.shape[1])
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(bytes(frames))
+
+
+def read_wav(path) -> tuple[int, np.ndarray]:
+    """Samples as signed ints, shape (frames, channels), through scipy.io.wavfile."""
+    rate, raw = scipy.io.wavfile.read(path)
+    data = raw.reshape(len(raw), -1).astype(np.int64)
+    if raw.dtype == np.uint8:
+        data -= 128
+    return rate, data
+
+
+def saturate(y: np.ndarray, width: int) -> np.ndarray:
+    high = 2 ** (8 * width - 1) - 1
+    return np.clip(np.rint(y), -high - 1, high).astype(np.int64)
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4])
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("mode", ["full", "causal"])
+def test_wav_matches_whole_array(tmp_path, width, channels, mode):
+    rng = np.random.default_rng(width * 10 + channels)
+    high = 2 ** (8 * width - 1) - 1
+    x = rng.integers(-high - 1, high, (1234, channels), endpoint=True)
+    src, dst = tmp_path / "in.wav", tmp_path / "out.wav"
+    write_wav(src, x, width, rate=22050)
+    rate, back = read_wav(src)
+    if width == 3:
+        back >>= 8  # scipy returns 24-bit samples in the top bits of int32
+    np.testing.assert_array_equal(back, x)  # the test's own writer is right
+    k = np.array([1, -2, 3, 1]) if channels == 1 else np.array([[1, 1, 0, 0], [0, 1, -1, 2]])
+    filter_file(src, dst, k, chunk=100, mode=mode)
+    rate, got = read_wav(dst)
+    if width == 3:
+        got >>= 8
+    assert rate == 22050
+    exact = convolve_channels(x, k, 0, np.int64)
+    expected = saturate(exact[: len(got)], width)
+    assert len(got) == (len(x) + 3 if mode == "full" else len(x))
+    np.testing.assert_array_equal(got, expected)
+    assert (np.abs(exact) > high).any()  # saturation was exercised
+
+
+def test_wav_hand_derived_values(tmp_path):
+    # 16-bit, k = [2]: 30000 -> 60000 saturates to 32767; -30000 -> -32768; 100 -> 200.
+    src, dst = tmp_path / "a.wav", tmp_path / "b.wav"
+    write_wav(src, np.array([[30000], [-30000], [100]]), 2)
+    filter_file(src, dst, [2])
+    assert read_wav(dst)[1].ravel().tolist() == [32767, -32768, 200]
+    # 8-bit bytes 128, 200, 0 are the samples 0, 72, -128; k = [1, 1] gives
+    # 0, 72, -56, -128, stored as bytes 128, 200, 72, 0.
+    src8, dst8 = tmp_path / "c.wav", tmp_path / "d.wav"
+    with wave.open(str(src8), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(1)
+        w.setframerate(8000)
+        w.writeframes(bytes([128, 200, 0]))
+    filter_file(src8, dst8, [1, 1])
+    with wave.open(str(dst8), "rb") as r:
+        assert list(r.readframes(10)) == [128, 200, 72, 0]
+    # a float kernel rounds to nearest, ties to even: 3 * 0.5 = 1.5 -> 2, 5 * 0.5 -> 2
+    src2, dst2 = tmp_path / "e.wav", tmp_path / "f.wav"
+    write_wav(src2, np.array([[3], [5], [-3]]), 2)
+    filter_file(src2, dst2, [0.5], mode="causal")
+    assert read_wav(dst2)[1].ravel().tolist() == [2, 2, -2]
+
+
+def test_wav_float_kernel_within_one_step(tmp_path):
+    rng = np.random.default_rng(9)
+    x = rng.integers(-3000, 3000, (5000, 2))
+    src, dst = tmp_path / "in.wav", tmp_path / "out.wav"
+    write_wav(src, x, 2)
+    k = np.hanning(101)
+    k /= k.sum()
+    filter_file(src, dst, k, chunk=333)
+    got = read_wav(dst)[1]
+    exact = convolve_channels(x, k, 0, np.longdouble)
+    assert np.max(np.abs(got - exact)) <= 0.5 + 1e-6  # rounded once, to the nearest
+
+
+def test_bad_wav_files(tmp_path):
+    src = tmp_path / "in.wav"
+    write_wav(src, np.arange(40).reshape(20, 2), 2)
+    floats = tmp_path / "float.wav"
+    scipy.io.wavfile.write(floats, 8000, np.zeros(10, np.float32))
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(src.read_bytes()[:-6])
+    out = tmp_path / "out.wav"
+    cases = [
+        ((floats, out, [1]), {}, "PCM"),
+        ((cut, out, [1]), {}, "truncated"),
+        ((src, out, [1]), {"axis": 0}, "axis=0"),
+        ((src, out, [1j]), {}, "complex"),
+        ((src, out, np.ones((2, 1, 3))), {}, "(channels, taps)"),
+        ((src, out, np.ones((3, 3))), {}, "k.shape=(3, 3)"),
+        ((src, out, [np.nan]), {}, "NaN"),
+        ((src, tmp_path / "out.npy", [1]), {}, "must end in .wav"),
+    ]
+    for args, kwargs, fragment in cases:
+        with pytest.raises(convolib.ConvolibError) as info:
+            filter_file(*args, **kwargs)
+        assert fragment in str(info.value), (fragment, str(info.value))
+    assert sorted(os.listdir(tmp_path)) == ["cut.wav", "float.wav", "in.wav"]
+
+
+def test_state_survives_npz_in_memory():
+    f = Filter(np.array([[1, 2], [3, 4]]), axis=0)
+    f.process(np.ones((3, 2), np.int8))
+    buffer = io.BytesIO()
+    np.savez(buffer, **f.state())
+    buffer.seek(0)
+    g = Filter.restore(np.load(buffer))
+    chunk = np.ones((1, 2), np.int8)
+    np.testing.assert_array_equal(g.process(chunk), f.process(chunk))
