@@ -21,7 +21,7 @@ $(VENV)/.bench-installed: $(STAMP) pyproject.toml
 	touch $@
 
 bench: $(VENV)/.bench-installed
-	$(PY) -m convolib.bench --out bench-output
+	$(PY) -m convolib.bench --dask --out bench-output
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks

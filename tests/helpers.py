@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+
+import convolib
 
 EXACT_KINDS = "biuO"
 """Result kinds that must match exactly (bool, integers, Python objects)."""
@@ -93,3 +96,11 @@ def assert_close(got, expected, dtype=None, terms: int = 1, scale=None) -> None:
             f"{where}: got {got[where]!r}, expected {exp[where]!r}, "
             f"error {err[where]:.3g} > bound {np.broadcast_to(bound, bad.shape)[where]:.3g}"
         )
+
+
+def error_message(cls, func, *args, **kwargs) -> str:
+    """The message of the ``cls`` error (a convolib error) that ``func(*args)`` raises."""
+    with pytest.raises(cls) as info:
+        func(*args, **kwargs)
+    assert isinstance(info.value, convolib.ConvolibError)
+    return str(info.value)

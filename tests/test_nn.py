@@ -17,7 +17,7 @@ F = torch.nn.functional
 
 RNG = np.random.default_rng(7)
 MODES = {"zeros": "zeros", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
-METHODS = ("auto", "gemm", "fft", "reference")
+METHODS = ("auto", "gemm", "winograd", "fft", "reference")
 
 
 def tol(dtype) -> dict:
@@ -358,3 +358,25 @@ def test_every_gemm_layout_matches_torch(layer, kind, monkeypatch):
     fn(xt, wt, **options).backward(torch.from_numpy(g))
     got = nn.conv_grad_weight(x, w.shape, g, method="gemm", **options)
     np.testing.assert_allclose(got, wt.grad.numpy())
+
+
+@pytest.mark.parametrize("channels", [1, 3, 64])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect"])
+@pytest.mark.parametrize("tile", [2, 4])
+def test_winograd_within_its_documented_bound(channels, dtype, padding_mode, tile, monkeypatch):
+    from convolib.algorithms import winograd
+    from convolib.algorithms.winograd import ERROR_FACTOR, TILE_FOR
+
+    monkeypatch.setitem(winograd.TILE_FOR, np.dtype(dtype).name, tile)
+
+    x = RNG.uniform(-1, 1, (2, channels, 23, 18)).astype(dtype)
+    w = RNG.uniform(-1, 1, (5, channels, 3, 3)).astype(dtype)
+    exact = torch_conv(
+        x.astype(np.float64), w.astype(np.float64), padding=1, padding_mode=padding_mode
+    )
+    got = nn.conv(x, w, padding=1, padding_mode=padding_mode, method="winograd")
+    eps = np.finfo(dtype).eps
+    factor = ERROR_FACTOR[TILE_FOR[np.dtype(dtype).name]]
+    bound = factor * eps * channels * 9 * np.abs(x).max() * np.abs(w).max()
+    assert np.abs(got - exact).max() <= bound

@@ -7,7 +7,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import factor
+from . import chunked, factor
+from .errors import ArgumentTypeError, bad_argument
 from .execute import execute
 from .numbers import as_operand
 from .planner import Plan, make_plan
@@ -29,6 +30,14 @@ def _planned(op, x, k, mode, axes, boundary, fill_value, origin, method, out_dty
     )
     spec = _with_kernel_rank(spec, k, method, workers)
     return make_plan(spec, method, workers, tune), x, k
+
+
+def _compute(op, *args):
+    """``op`` in memory, or lazily for Dask arrays (`convolib.chunked`)."""
+    x, k = args[0], args[1]
+    if chunked.is_dask(x) or chunked.is_dask(k):
+        return chunked.lazy(op, *args)
+    return execute(*_planned(op, *args))
 
 
 def _with_kernel_rank(spec: Spec, k: np.ndarray, method: object, workers: object) -> Spec:
@@ -76,6 +85,14 @@ def plan(
     >>> plan("correlate", np.ones((64, 64), np.float32), np.ones((3, 3), np.float32)).algorithm
     'direct'
     """
+    if chunked.is_dask(x) or chunked.is_dask(k):
+        raise bad_argument(
+            "x, k",
+            type(x if chunked.is_dask(x) else k).__name__,
+            "plan() describes one in-memory call and would compute a Dask array",
+            "plan with NumPy arrays of one block's shape (each block runs such a call)",
+            cls=ArgumentTypeError,
+        )
     planned, _, _ = _planned(
         op, x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers, tune
     )
@@ -112,21 +129,8 @@ def convolve(
     >>> convolve([1, 2, 3], [0, 1, 0.5]).tolist()
     [0.0, 1.0, 2.5, 4.0, 1.5]
     """
-    return execute(
-        *_planned(
-            "convolve",
-            x,
-            k,
-            mode,
-            axes,
-            boundary,
-            fill_value,
-            origin,
-            method,
-            out_dtype,
-            workers,
-            tune,
-        )
+    return _compute(
+        "convolve", x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers, tune
     )
 
 
@@ -152,19 +156,17 @@ def correlate(
     >>> correlate([[1, 2, 3], [4, 5, 6], [7, 8, 9]], [[1, 2], [3, 4]], "valid").tolist()
     [[37, 47], [67, 77]]
     """
-    return execute(
-        *_planned(
-            "correlate",
-            x,
-            k,
-            mode,
-            axes,
-            boundary,
-            fill_value,
-            origin,
-            method,
-            out_dtype,
-            workers,
-            tune,
-        )
+    return _compute(
+        "correlate",
+        x,
+        k,
+        mode,
+        axes,
+        boundary,
+        fill_value,
+        origin,
+        method,
+        out_dtype,
+        workers,
+        tune,
     )

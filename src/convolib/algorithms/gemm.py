@@ -45,7 +45,7 @@ def batch_roles(spec: Spec) -> tuple[list[int], list[int], list[int], list[int]]
     return shared, signals, filters, ones
 
 
-def _sizes(spec: Spec) -> tuple[int, int, int]:
+def sizes(spec: Spec) -> tuple[int, int, int]:
     """Products of the shared, signal and filter batch lengths."""
     shared, signals, filters, _ = batch_roles(spec)
     return tuple(math.prod(spec.batch[i] for i in axes) for axes in (shared, signals, filters))
@@ -94,7 +94,7 @@ def layout(spec: Spec) -> str:
 
 def layout_seconds(spec: Spec, name: str, rows: int, columns: int) -> float:
     """One signal's gather and product in layout ``name``, on one thread."""
-    filters = _sizes(spec)[2]
+    filters = sizes(spec)[2]
     gather = rows * columns * spec.acc_dtype.itemsize
     speed = costs.GEMM_GATHER_BYTES_PER_S["strided" if name == "windows" else "contiguous"]
     return filters * rows * columns * costs.GEMM_MAC_S[spec.acc_dtype.name] + gather / speed
@@ -119,13 +119,13 @@ class Gemm(Algorithm):
             return f"BLAS multiplies floating-point numbers, not {spec.acc_dtype}"
         if spec.ndim == 0:
             return "no convolved axes: nothing to gather"
-        _, _, filters = _sizes(spec)
+        _, _, filters = sizes(spec)
         if spec.contract is None and filters == 1:
             return "one kernel and no channel sum: a matrix-vector product (direct is faster)"
         return None
 
     def cost(self, spec: Spec, workers: int) -> Cost:
-        shared, signals, filters = _sizes(spec)
+        shared, signals, filters = sizes(spec)
         kind = layout(spec)
         rows, columns = layouts(spec)[kind]
         itemsize = spec.acc_dtype.itemsize
@@ -140,25 +140,33 @@ class Gemm(Algorithm):
         return Cost(seconds, workspace + padded)
 
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
-        d, b = spec.ndim, len(spec.batch)
-        shared, signals, filters, ones = batch_roles(spec)
-        order = shared + signals + filters + ones
-        n_shared, n_signals, n_filters = _sizes(spec)
-        tail = tuple(range(b, signal.ndim))
-        padded = pad(signal, spec.pads, spec.boundary, spec.fill_value)
-        padded = padded.transpose(*order, *tail).reshape(
-            (n_shared, n_signals, spec.channels, *padded.shape[-d:])
-        )
-        weights = kernel.transpose(*order, *tail).reshape(n_shared, n_filters, -1)
-        y = np.empty((n_shared, n_signals, n_filters, *spec.out), spec.acc_dtype)
-        group = _group(spec)
-        with blas_threads(workers):
-            for s in range(n_shared):
-                for first in range(0, n_signals, group):
-                    part = slice(first, first + group)
-                    y[s, part] = _product(spec, padded[s, part], weights[s])
-        y = y.reshape(tuple(spec.batch[i] for i in order) + spec.out)
-        return y.transpose(*np.argsort(order), *range(b, b + d))
+        return by_groups(spec, signal, kernel, workers, _group(spec), lambda w: w, _product)
+
+
+def by_groups(spec, signal, kernel, workers, group, prepare, product) -> np.ndarray:
+    """Run a channel-summing algorithm: signals padded and laid out (shared, signals,
+    channels, *grid), kernels (shared, filters, channels·taps) and passed once through
+    ``prepare``, then ``product(spec, padded_group, prepared)`` for each ``group`` of
+    signals, which returns (group, filters, *out)."""
+    d, b = spec.ndim, len(spec.batch)
+    shared, signals, filters, ones = batch_roles(spec)
+    order = shared + signals + filters + ones
+    n_shared, n_signals, n_filters = sizes(spec)
+    tail = tuple(range(b, signal.ndim))
+    padded = pad(signal, spec.pads, spec.boundary, spec.fill_value)
+    padded = padded.transpose(*order, *tail).reshape(
+        (n_shared, n_signals, spec.channels, *padded.shape[-d:])
+    )
+    weights = kernel.transpose(*order, *tail).reshape(n_shared, n_filters, -1)
+    y = np.empty((n_shared, n_signals, n_filters, *spec.out), spec.acc_dtype)
+    with blas_threads(workers):
+        for s in range(n_shared):
+            prepared = prepare(weights[s])
+            for first in range(0, n_signals, group):
+                part = slice(first, first + group)
+                y[s, part] = product(spec, padded[s, part], prepared)
+    y = y.reshape(tuple(spec.batch[i] for i in order) + spec.out)
+    return y.transpose(*np.argsort(order), *range(b, b + d))
 
 
 def _product(spec: Spec, padded: np.ndarray, weights: np.ndarray) -> np.ndarray:
