@@ -380,3 +380,18 @@ def test_winograd_within_its_documented_bound(channels, dtype, padding_mode, til
     factor = ERROR_FACTOR[TILE_FOR[np.dtype(dtype).name]]
     bound = factor * eps * channels * 9 * np.abs(x).max() * np.abs(w).max()
     assert np.abs(got - exact).max() <= bound
+
+
+@pytest.mark.parametrize("chunks", [1, 2, 3])
+def test_dask_input_gives_the_in_memory_result(chunks):
+    da = pytest.importorskip("dask.array")
+    x = RNG.standard_normal((5, 4, 9, 8))
+    w, b = RNG.standard_normal((6, 2, 3, 3)), RNG.standard_normal(6)
+    options = {"stride": 2, "padding": 1, "groups": 2, "padding_mode": "reflect"}
+    lazy = nn.conv(da.from_array(x, chunks=(chunks, 2, 4, 4)), w, b, **options)
+    assert (
+        isinstance(lazy, da.Array) and lazy.chunks[0] == da.from_array(x, chunks=chunks).chunks[0]
+    )
+    np.testing.assert_allclose(lazy.compute(), nn.conv(x, w, b, **options))
+    unbatched = nn.conv(da.from_array(x[0], chunks=2), w, b, **options)
+    np.testing.assert_allclose(unbatched.compute(), nn.conv(x[0], w, b, **options))

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import chunked
 from .boundary import canonical_boundary
 from .errors import ArgumentTypeError, bad_argument
 from .execute import execute
@@ -308,7 +309,14 @@ def conv(
     >>> import numpy as np
     >>> conv(np.ones((2, 3, 5, 5)), np.ones((4, 3, 3, 3)), padding=1).shape
     (2, 4, 5, 5)
+
+    A Dask array ``input`` gives a lazy Dask array, computed block by block along the
+    batch axis (whose chunks are kept); channels and spatial axes are one chunk each.
     """
+    options = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    options |= {"padding_mode": padding_mode, "flip": flip, "method": method}
+    if chunked.is_dask(input):
+        return _lazy(input, weight, bias, options, workers)
     x, w, bias, unbatched = _operands(input, weight, bias)
     layer, signal, kernel, geometry = _forward(
         x, w, stride, padding, dilation, groups, padding_mode, flip
@@ -316,6 +324,27 @@ def conv(
     y = _sum(signal, kernel, layer, method=method, workers=workers, **geometry)
     y = y.reshape(layer.batch, layer.filters, *layer.out)
     return _finish(y, bias, layer.filters, unbatched)
+
+
+def _lazy(x, weight, bias, options: dict, workers):
+    """`conv` of a Dask array: one in-memory layer per batch chunk (one thread each by
+    default, as Dask runs blocks in parallel)."""
+    dims = np.ndim(weight) - 2
+    if x.ndim == dims + 1:  # unbatched: one block
+        return _lazy(x[None], weight, bias, options, workers)[0]
+    x = x.rechunk({a: -1 for a in range(1, x.ndim)})
+    shape = output_shape(
+        x.shape,
+        np.shape(weight),
+        **{k: options[k] for k in ("stride", "padding", "dilation", "groups")},
+    )
+    probe = conv(np.zeros((0, *x.shape[1:]), x.dtype), weight, bias, **options)
+    return x.map_blocks(
+        lambda block: conv(block, weight, bias, workers=workers or 1, **options),
+        dtype=probe.dtype,
+        chunks=(x.chunks[0], *[(n,) for n in shape[1:]]),
+        meta=probe,
+    )
 
 
 def _finish(y: np.ndarray, bias, filters: int, unbatched: bool) -> np.ndarray:
