@@ -395,3 +395,19 @@ def test_dask_input_gives_the_in_memory_result(chunks):
     np.testing.assert_allclose(lazy.compute(), nn.conv(x, w, b, **options))
     unbatched = nn.conv(da.from_array(x[0], chunks=2), w, b, **options)
     np.testing.assert_allclose(unbatched.compute(), nn.conv(x[0], w, b, **options))
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "options", "algorithm"),
+    [
+        ((8, 64, 56, 56), (64, 64, 3, 3), {"padding": 1}, "winograd"),  # n1
+        ((1, 3, 224, 224), (64, 3, 7, 7), {"stride": 2, "padding": 3}, "gemm"),  # n3
+        ((8, 384, 28, 28), (384, 1, 7, 7), {"padding": 3, "groups": 384}, "fft"),  # n5
+        ((8, 64, 56, 56), (256, 64, 1, 1), {}, "gemm"),  # n6
+        ((4, 16, 65536), (16, 16, 1025), {"padding": 512}, "fft"),  # n7
+        ((1, 1, 16, 16), (1, 1, 3, 3), {"padding": 1}, "direct"),  # one channel: no sum
+    ],
+)
+def test_planner_golden_choices_for_layers(x_shape, w_shape, options, algorithm):
+    x = np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), x_shape, [0] * len(x_shape))
+    assert nn.plan(x, np.zeros(w_shape, np.float32), **options).algorithm == algorithm
