@@ -36,6 +36,9 @@ CASES = (
     ("convolve", (24, 24, 24), (5, 5, 5), "float32", "same"),
     ("convolve", (20_000,), (64,), "int64", "full"),
     ("convolve", (300,), (20,), "object", "full"),
+    # neural-network layers: 16 -> 16 channels, 3x3 and 1x1 (x: N, groups, 1, C; k: 1, groups, K, C)
+    ("correlate", (2, 1, 1, 16, 32, 32), (1, 1, 16, 16, 3, 3), "float32", "layer"),
+    ("correlate", (2, 1, 1, 16, 32, 32), (1, 1, 16, 16, 1, 1), "float32", "layer"),
 )
 _LIMITS = (0.1, 10.0)
 """Factors outside this range mean a broken measurement, not a different machine."""
@@ -83,7 +86,7 @@ def calibrate(*, save: bool = True, repeats: int = 5) -> dict[str, float]:
     Returns ``{algorithm: measured / estimated seconds}``; a factor of 2 means the
     algorithm runs twice as slowly here as its cost model says.
     """
-    from .algorithms import registry
+    from .algorithms import cannot_run, registry
     from .execute import prepare
     from .spec import build_spec
     from .threads import resolve
@@ -94,9 +97,14 @@ def calibrate(*, save: bool = True, repeats: int = 5) -> dict[str, float]:
     ratios: dict[str, list[float]] = {}
     for op, sx, sk, dtype, mode in CASES:
         x, k = _operand(rng, sx, dtype), _operand(rng, sk, dtype)
-        spec, signal, kernel = prepare(build_spec(op, x, k, mode), x, k)
+        options = {}
+        if mode == "layer":  # the layout of convolib.nn: channels summed, padded "same"
+            pads = tuple(((m - 1) // 2, m // 2) for m in sk[-2:])
+            options = {"axes": (4, 5), "pads": pads, "contract": 3}
+        spec = build_spec(op, x, k, "valid" if options else mode, **options)
+        spec, signal, kernel = prepare(spec, x, k)
         for name, algorithm in registry().items():
-            if algorithm.supports(spec) is not None:
+            if cannot_run(algorithm, spec) is not None:
                 continue
             algorithm.run(spec, signal, kernel, workers)  # compile, warm caches
             times = []

@@ -78,6 +78,10 @@ GEMM_CALL_OVERHEAD_S = 3e-5
 GEMM_WORKSPACE_BYTES = 32 * 2**20
 """Signals are gathered in groups whose matrix stays under this size."""
 
+WINOGRAD_PARALLEL_MIN = 1 << 20
+"""Tile elements below which winograd moves its tiles on one thread: parallel loops
+launched next to BLAS's spinning threads cost milliseconds on small layers."""
+
 MEMORY_FRACTION = 0.8
 """Share of the currently available memory a call may use for its output and
 workspace before it is refused."""

@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import calibration, costs, threads
-from .algorithms import registry
+from .algorithms import cannot_run, registry
 from .errors import (
     ArgumentError,
     ArgumentTypeError,
@@ -245,9 +245,7 @@ def _choose(spec: Spec, method: str, workers: int) -> Plan:
     algorithms = registry()
     candidates = []
     for name, algorithm in sorted(algorithms.items()):
-        why_not = algorithm.supports(spec)
-        if why_not is None and spec.contract is not None and not algorithm.channel_sum:
-            why_not = "does not sum over channels"
+        why_not = cannot_run(algorithm, spec)
         if why_not is None and spec.acc_dtype.kind in "iO" and not algorithm.exact:
             why_not = "rounds, and integer or object inputs get exact results"
         cost = algorithm.cost(spec, workers) if why_not is None else None

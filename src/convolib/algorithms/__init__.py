@@ -71,6 +71,15 @@ class Algorithm(ABC):
         """Compute the canonical problem (module docstring) on up to ``workers`` threads."""
 
 
+def cannot_run(algorithm: Algorithm, spec: Spec) -> str | None:
+    """Why ``algorithm`` cannot compute ``spec`` (its own answer, or the channel-sum
+    rule), or ``None``."""
+    why = algorithm.supports(spec)
+    if why is None and spec.contract is not None and not algorithm.channel_sum:
+        why = "does not sum over channels"
+    return why
+
+
 _REGISTRY: dict[str, Algorithm] = {}
 _loaded = False
 

@@ -22,6 +22,7 @@ import numpy as np
 from .. import costs
 from ..spec import Spec
 from . import Algorithm, Cost, register
+from ._launch import launch
 from .gemm import by_groups, sizes
 
 # Lavin and Gray's F(4, 3): interpolation points 0, 1, -1, 2, -2 and infinity.
@@ -140,7 +141,7 @@ class Winograd(Algorithm):
             return np.ascontiguousarray(u.reshape((m + 2) ** 2, w.shape[0], spec.channels))
 
         def product(spec_: Spec, padded: np.ndarray, u: np.ndarray) -> np.ndarray:
-            return _tiles_product(spec, padded, u, bb, aa, m, rows, cols)
+            return _tiles_product(spec, padded, u, bb, aa, m, rows, cols, workers)
 
         return by_groups(grown, signal, kernel, workers, _group(spec, m), prepare, product)
 
@@ -151,21 +152,28 @@ def _with_pads(spec: Spec, pads: tuple[tuple[int, int], ...]) -> Spec:
     return replace(spec, pads=pads)
 
 
-def _tiles_product(spec, padded, u, bb, aa, m, rows, cols) -> np.ndarray:
-    from ._winograd_kernels import gather, scatter
+def _tiles_product(spec, padded, u, bb, aa, m, rows, cols, workers) -> np.ndarray:
+    from ._winograd_kernels import gather, gather_parallel, scatter, scatter_parallel
 
     a = m + 2
     group, channels = padded.shape[0], padded.shape[1]
     tiles = group * rows * cols
     padded = np.ascontiguousarray(padded)
     d = np.empty((a * a, channels, tiles), padded.dtype)
-    gather(padded, d, a, m, rows, cols)
+    threads = workers if d.size >= costs.WINOGRAD_PARALLEL_MIN else 1
+    launch(
+        threads,
+        lambda _: gather_parallel(padded, d, a, m, rows, cols),
+        lambda: gather(padded, d, a, m, rows, cols),
+    )
     v = (bb @ d.reshape(a * a, -1)).reshape(a * a, channels, tiles)
-    del d
     products = np.matmul(u, v)  # (a², filters, tiles)
-    del v
     filters = products.shape[1]
     t = (aa @ products.reshape(a * a, -1)).reshape(m * m, filters, tiles)
     y = np.empty((group, filters, *spec.out), padded.dtype)
-    scatter(t, y, m, rows, cols)
+    launch(
+        threads,
+        lambda _: scatter_parallel(t, y, m, rows, cols),
+        lambda: scatter(t, y, m, rows, cols),
+    )
     return y
