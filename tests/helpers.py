@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -104,3 +107,34 @@ def error_message(cls, func, *args, **kwargs) -> str:
         func(*args, **kwargs)
     assert isinstance(info.value, convolib.ConvolibError)
     return str(info.value)
+
+
+CHROMIUM = next(
+    (shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None
+)
+"""Debian's headless browser, for the tests of HTML pages (None where not installed)."""
+
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="chromium is not on PATH (CI: apt-get update && apt-get install -y chromium)",
+)
+
+
+def chromium(tmp_path, url: str, *extra: str) -> str:
+    """Run headless chromium on ``url`` with a fresh profile; its standard output
+    (``--dump-dom`` gives the page after its scripts ran)."""
+    profile = tmp_path / f"profile-{len(list(tmp_path.iterdir()))}"
+    command = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        *extra,
+        url,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    return done.stdout

@@ -17,6 +17,7 @@ import pytest
 from scipy import ndimage, signal
 
 from convolib import demo
+from helpers import chromium, needs_chromium
 
 PIL_Image = pytest.importorskip("PIL.Image")
 
@@ -77,13 +78,68 @@ def test_prints_exact_box_sum_and_plan(run: tuple[str, Path]) -> None:
     assert "algorithm: separable" in stdout and "of rank 1" in stdout and "candidate" in stdout
 
 
-def test_ends_with_absolute_png_path(run: tuple[str, Path]) -> None:
+def test_ends_with_absolute_report_path(run: tuple[str, Path]) -> None:
     stdout, out = run
     last = stdout.rstrip().splitlines()[-1]
     printed = Path(last.removeprefix("Wrote "))
     assert printed.is_absolute()
-    assert printed == (out / "filters.png").absolute()
-    assert [p.name for p in out.iterdir()] == ["filters.png"]  # no temp file left behind
+    assert printed == (out / "report.html").absolute()
+    # the page and its images, no temporary file left behind
+    assert sorted(p.name for p in out.iterdir()) == ["dice.png", "filters.png", "report.html"]
+
+
+def test_report_is_self_contained(run: tuple[str, Path]) -> None:
+    _, out = run
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    for name in ("filters.png", "dice.png"):
+        assert f'data-name="{name}"' in page
+    assert "[[37, 47], [67, 77]]" in page.replace("\n", " ") or "37" in page
+    assert "kernel not flipped" in page or "y[0,0]" in page
+
+
+def test_dice_numbers_are_exact(run: tuple[str, Path]) -> None:
+    """P(2d6 = 7) = 6/36 and P(3d6 = 10) = 27/216, counted here by enumeration."""
+    from fractions import Fraction
+    from itertools import product
+
+    stdout, _ = run
+    seven = Fraction(sum(a + b == 7 for a, b in product(range(1, 7), repeat=2)), 36)
+    ten = Fraction(sum(sum(t) == 10 for t in product(range(1, 7), repeat=3)), 216)
+    assert f"P(2d6 = 7) = {seven}, P(3d6 = 10) = {ten}" in stdout
+
+
+@needs_chromium
+def test_report_in_headless_chromium(run: tuple[str, Path], tmp_path: Path) -> None:
+    """Every image of the page loads (a script added to a copy of the page records each
+    image's natural size into the DOM) and the rendered page is not blank."""
+    _, out = run
+    page = (out / "report.html").read_text(encoding="utf-8")
+    probe = (
+        "<script>window.addEventListener('load', () => { const d = document.createElement('pre');"
+        " d.id = 'probe'; d.textContent = JSON.stringify([...document.images].map("
+        "i => [i.dataset.name, i.complete, i.naturalWidth, i.naturalHeight]));"
+        " document.body.appendChild(d); });</script>"
+    )
+    copy = tmp_path / "report.html"
+    copy.write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    dom = chromium(tmp_path, copy.as_uri(), "--dump-dom", "--virtual-time-budget=5000")
+    import html
+    import json
+
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert found, "the page's load handler did not run"
+    images = json.loads(html.unescape(found.group(1)))
+    assert sorted(name for name, *_ in images) == ["dice.png", "filters.png"]
+    for name, complete, width, height in images:
+        assert complete and width > 100 and height > 100, name
+    shot = tmp_path / "shot.png"
+    chromium(
+        tmp_path, (out / "report.html").as_uri(), f"--screenshot={shot}", "--window-size=1200,2400"
+    )
+    with PIL_Image.open(shot) as im:
+        colours = im.convert("RGB").getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 100, "the screenshot is blank"
 
 
 def _panels(out: Path) -> list[np.ndarray]:
@@ -141,8 +197,8 @@ def test_import_convolib_does_not_import_demo() -> None:
 def test_main_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "new" / "folder"
     assert demo.main(["--out", str(out)]) == 0
-    assert capsys.readouterr().out.rstrip().endswith(str((out / "filters.png").absolute()))
-    assert (out / "filters.png").is_file()
+    assert capsys.readouterr().out.rstrip().endswith(str((out / "report.html").absolute()))
+    assert (out / "filters.png").is_file() and (out / "report.html").is_file()
     with pytest.raises(SystemExit) as exc:
         demo.main(["--help"])
     assert exc.value.code == 0

@@ -12,8 +12,6 @@ import html
 import io
 import json
 import re
-import shutil
-import subprocess
 import sys
 from fractions import Fraction
 
@@ -27,7 +25,7 @@ from hypothesis import strategies as st
 import convolib
 from convolib.errors import ArgumentError, ArgumentTypeError, ExactOverflowError
 from convolib.explain import MAX_TERMS, explain
-from helpers import assert_close
+from helpers import assert_close, chromium, needs_chromium
 
 OPS = {"convolve": convolib.convolve, "correlate": convolib.correlate}
 SCIPY = {"convolve": scipy.signal.convolve, "correlate": scipy.signal.correlate}
@@ -449,28 +447,6 @@ def _embedded_data_raw(page: str) -> str:
 
 # --------------------------------------------------------------------- the page in a browser
 
-CHROMIUM = next(
-    (shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None
-)
-
-
-def _chromium(tmp_path, url: str, *extra: str) -> str:
-    profile = tmp_path / f"profile-{len(list(tmp_path.iterdir()))}"
-    command = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        *extra,
-        url,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
-    return done.stdout
-
 
 def _state(dom: str) -> dict:
     match = re.search(r'<pre id="convolib-state" class="state">(.*?)</pre>', dom, re.S)
@@ -490,18 +466,15 @@ def _highlighted(dom: str) -> list[int]:
     return [i for i, c in enumerate(classes) if "window" in c.split()]
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="chromium is not on PATH (CI: apt-get update && apt-get install -y chromium)",
-)
-def test_html_page_in_headless_chromium(tmp_path):
+@needs_chromium
+def test_html_page_in_headlesschromium(tmp_path):
     PIL = pytest.importorskip("PIL.Image")
     e = explain(SEED_X, SEED_K, "convolve", "same", boundary="reflect")
     path = tmp_path / "explain.html"
     e.html(path)
     url = path.as_uri()
-    dom1 = _chromium(tmp_path, url + "#step=1", "--dump-dom")
-    dom3 = _chromium(tmp_path, url + "#step=3", "--dump-dom")
+    dom1 = chromium(tmp_path, url + "#step=1", "--dump-dom")
+    dom3 = chromium(tmp_path, url + "#step=3", "--dump-dom")
     assert _errors(dom1) == "" and _errors(dom3) == ""
     one, three = _state(dom1), _state(dom3)
     assert (one["step"], three["step"], three["steps"]) == (1, 3, 9)
@@ -513,7 +486,7 @@ def test_html_page_in_headless_chromium(tmp_path):
         cells = sorted(int(np.ravel_multi_index(t.at, e.padded.shape)) for t in step.terms)
         assert state["window"] == cells
     shot = tmp_path / "shot.png"
-    _chromium(tmp_path, url + "#step=3", f"--screenshot={shot}", "--window-size=1000,800")
+    chromium(tmp_path, url + "#step=3", f"--screenshot={shot}", "--window-size=1000,800")
     with PIL.open(shot) as image:
         rgb = image.convert("RGB")
         colours = rgb.getcolors(maxcolors=1 << 20)
@@ -521,12 +494,12 @@ def test_html_page_in_headless_chromium(tmp_path):
     assert any(c == (255, 210, 90) for _, c in colours), "no highlighted window in the screenshot"
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not on PATH")
-def test_html_controls_in_headless_chromium(tmp_path):
+@needs_chromium
+def test_html_controls_in_headlesschromium(tmp_path):
     e = explain([3, 1, 4, 1, 5], [1, -1], "convolve", "valid")
     path = tmp_path / "controls.html"
     e.html(path)
-    dom = _chromium(tmp_path, path.as_uri() + "#step=2&selftest", "--dump-dom")
+    dom = chromium(tmp_path, path.as_uri() + "#step=2&selftest", "--dump-dom")
     assert _errors(dom) == ""
     match = re.search(r'<pre id="convolib-selftest" class="state">(.*?)</pre>', dom, re.S)
     record = json.loads(html.unescape(match.group(1)))
@@ -537,11 +510,11 @@ def test_html_controls_in_headless_chromium(tmp_path):
     assert state["step"] == 3 and state["formula"].splitlines()[0] == e.steps[2].lines()[0]
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not on PATH")
+@needs_chromium
 def test_headless_harness_sees_script_errors(tmp_path):
     page = explain([1, 2, 3], [1, 1]).html()
     broken = page.replace("</body>", "<script>notDefinedAnywhere();</script></body>")
     path = tmp_path / "broken.html"
     path.write_text(broken, encoding="utf-8")
-    dom = _chromium(tmp_path, path.as_uri(), "--dump-dom")
+    dom = chromium(tmp_path, path.as_uri(), "--dump-dom")
     assert "notDefinedAnywhere" in _errors(dom)

@@ -1,25 +1,30 @@
 """A first tour of convolib: ``python -m convolib.demo [--out DIR]`` (or ``make demo``).
 
-1. The worked 2-D example, correlation versus convolution, each with one output
-   written out as a sum.
+It prints a short tour and writes ``DIR/report.html``, one self-contained page:
+
+1. The worked 2-D example, correlation versus convolution, explained step by step,
+   and what `convolib.check` says about a blog's wrong value for it.
 2. A synthetic greyscale image filtered four ways (Gaussian blur, sharpen, Sobel
-   edges), saved as ``DIR/filters.png``, and an exact-integer box sum.
-3. The plan convolib chose for one of the calls.
+   edges), also saved as ``DIR/filters.png``, and an exact-integer box sum.
+3. The exact distribution of the sum of dice.
+4. The plan convolib chose for the blur, and a few calls timed on this machine
+   against scipy.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import os
+import statistics
 import sys
-import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
 
 import convolib
+from convolib._report import Report, figure_png
 
 SIZE = 256
 """Side of the synthetic test image, in pixels."""
@@ -102,13 +107,13 @@ def montage(panels: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def write_png(pixels: np.ndarray, path: Path, labels: tuple[str, ...] = PANEL_NAMES) -> bool:
-    """Write the montage to ``path`` atomically; ``False`` (and a message) without Pillow."""
+def montage_png(pixels: np.ndarray, labels: tuple[str, ...] = PANEL_NAMES) -> bytes | None:
+    """The labelled montage as PNG bytes; ``None`` (and a message) without Pillow."""
     try:
         from PIL import Image, ImageDraw, ImageFont
     except ImportError:
-        print(f"Pillow is not installed, so {path.name} was not written: pip install pillow")
-        return False
+        print(f"Pillow is not installed, so {PNG_NAME} was not written: pip install pillow")
+        return None
     image = Image.fromarray(pixels, mode="L")
     draw = ImageDraw.Draw(image)
     try:
@@ -118,17 +123,16 @@ def write_png(pixels: np.ndarray, path: Path, labels: tuple[str, ...] = PANEL_NA
     width = (pixels.shape[1] + PANEL_GAP) // len(labels)
     for n, label in enumerate(labels):
         draw.text((n * width + 2, 3), label, fill=0, font=font)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".png")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, format="PNG")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return True
+    return png_bytes(image)
+
+
+def png_bytes(image) -> bytes:
+    """A Pillow image as PNG bytes."""
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def worked_example() -> None:
@@ -145,6 +149,96 @@ def worked_example() -> None:
     print(f"   Some blog posts print {WRONG_BLOG_VALUE} for this: that is wrong (it is neither).")
 
 
+def explained(report: Report) -> None:
+    """Part 1 of the report: the worked example explained, and a wrong claim checked."""
+    from .check import check
+    from .explain import explain
+
+    report.section("1. Convolution versus correlation, step by step")
+    report.text(
+        "Deep-learning frameworks call cross-correlation 'convolution'. Correlation slides "
+        "the kernel as it is; convolution flips it on every axis first."
+    )
+    report.pre(explain(X, K, "correlate", "valid").text(color=False))
+    report.pre(str(explain(X, K, "convolve", "valid").steps[0]))
+    verdict = check(X, K, WRONG_BLOG_VALUE, "correlate", "valid")
+    report.text(f"A blog post claims torch's conv2d gives {WRONG_BLOG_VALUE}; convolib.check:")
+    report.pre(str(verdict))
+
+
+def dice(report: Report) -> None:
+    """Part 3: the exact distribution of the sum of two and of three dice."""
+    from .prob import dice as parse_dice
+
+    two, three = parse_dice("2d6"), parse_dice("3d6")
+    print(f"\n3. Dice: P(2d6 = 7) = {two.p(7)}, P(3d6 = 10) = {three.p(10)} (exact fractions)")
+    report.section("3. The sum of dice is a convolution")
+    report.text(
+        f"P(2d6 = 7) = {two.p(7)}, P(3d6 = 10) = {three.p(10)}, mean of 3d6 = {three.mean}: "
+        "each distribution is the previous one convolved with one die, exactly."
+    )
+    try:  # matplotlib, and the Pillow it writes PNGs with
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+        two.plot(ax=axes[0])
+        three.plot(ax=axes[1])
+        axes[0].set_title("2d6")
+        axes[1].set_title("3d6")
+        fig.tight_layout()
+        png = figure_png(fig)
+    except ImportError as err:
+        print(f"   no dice plot: {err.name} is not installed (pip install matplotlib)")
+        report.text("(matplotlib is not installed: no plot; pip install matplotlib)")
+        return
+    report.image("dice.png", png, "the distributions of 2d6 and 3d6")
+
+
+TIMED = (
+    ("image 1024² float32, 3×3, same", (1024, 1024), (3, 3), "float32", "same"),
+    ("signal 200 000 float64, 1001 taps, full", (200_000,), (1001,), "float64", "full"),
+    ("image 512² float32, 15×15 Gaussian, same", (512, 512), "gaussian", "float32", "same"),
+)
+
+
+def _median_seconds(call, repeats: int = 5) -> float:
+    call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def timings(report: Report) -> None:
+    """Part 4's table: a few calls, what auto chose, timed against scipy.signal.convolve."""
+    from scipy import signal
+
+    from .planner import format_seconds
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for what, sx, sk, dtype, mode in TIMED:
+        x = rng.standard_normal(sx).astype(dtype)
+        k = gaussian_kernel(7 / 3).astype(dtype) if sk == "gaussian" else rng.standard_normal(sk)
+        k = k.astype(dtype)
+        ours = _median_seconds(lambda x=x, k=k, mode=mode: convolib.convolve(x, k, mode))
+        theirs = _median_seconds(lambda x=x, k=k, mode=mode: signal.convolve(x, k, mode))
+        chosen = convolib.plan("convolve", x, k, mode).algorithm
+        rows.append(
+            [what, chosen, format_seconds(ours), format_seconds(theirs), f"{theirs / ours:.1f}×"]
+        )
+    head = ["call", "auto chose", "convolib", "scipy.signal.convolve", "speed-up"]
+    report.table(head, rows)
+    print("   " + " | ".join(head))
+    for row in rows:
+        print("   " + " | ".join(row))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; returns the exit status."""
     parser = argparse.ArgumentParser(
@@ -154,12 +248,14 @@ def main(argv: list[str] | None = None) -> int:
         "--out",
         type=Path,
         default=Path("demo-output"),
-        help=f"folder for {PNG_NAME} (created if missing; default: demo-output)",
+        help="folder for report.html and its images (created if missing; default: demo-output)",
     )
     args = parser.parse_args(argv)
+    report = Report(f"convolib {convolib.__version__}: a tour")
 
     print(f"convolib {convolib.__version__} demo\n")
     worked_example()
+    explained(report)
 
     img = synthetic_image()
     f = filtered(img)
@@ -174,25 +270,38 @@ def main(argv: list[str] | None = None) -> int:
         f"   exact integers: uint8 image with a 3x3 box of ones -> {box.dtype}, "
         f"max {box.max()} (uint8 would wrap to {int(box.max()) % 256})"
     )
-
-    print("\n3. The plan of the blur (print(convolib.plan(...))):")
-    p = convolib.plan("convolve", img, kernel, "same", boundary="reflect")
-    print(textwrap.indent(str(p), "   "))
-
+    report.section("2. An image smoothed, sharpened and edge-detected")
+    report.text(
+        "A synthetic image (gradient, shapes, a grating, noise), filtered with mode 'same' "
+        "and boundary 'reflect': a Gaussian blur (sigma 2), the sharpen kernel "
+        f"{SHARPEN.astype(int).tolist()}, and the magnitude of the two Sobel correlations."
+    )
     panels = [
         img8,
         to_uint8(f["blurred"]),
         to_uint8(f["sharpened"]),
         to_uint8(f["edges"], float(f["edges"].max())),
     ]
-    path = (args.out / PNG_NAME).absolute()
+    png = montage_png(montage(panels))
+    if png is not None:
+        report.image(PNG_NAME, png, "the image before and after each filter")
+
+    dice(report)
+
+    print("\n4. The plan of the blur (print(convolib.plan(...))):")
+    p = convolib.plan("convolve", img, kernel, "same", boundary="reflect")
+    print(textwrap.indent(str(p), "   "))
+    report.section("4. What convolib chose, and how fast it was here")
+    report.pre(str(p))
+    print("\n   A few calls timed on this machine (medians of 5):")
+    timings(report)
+
     try:
-        written = write_png(montage(panels), path)
+        path = report.write(args.out)
     except OSError as err:
-        print(f"error: could not write {path}: {err}", file=sys.stderr)
+        print(f"error: could not write {args.out.absolute()}: {err}", file=sys.stderr)
         return 1
-    if written:
-        print(f"\nWrote {path}")
+    print(f"\nWrote {path}")
     return 0
 
 
