@@ -727,9 +727,11 @@ def _layer_setup(
     def run(method: str) -> Any:
         if not backward:
             return nn.conv(x, w, method=method, workers=THREADS, **options)
+        # A forced method is the input gradient's (the planned layer's candidates); the
+        # weight gradient, another shape of problem, always takes auto's choice.
         return (
             nn.conv_grad_input(x.shape, w, g, method=method, workers=THREADS, **options),
-            nn.conv_grad_weight(x, w.shape, g, method=method, workers=THREADS, **options),
+            nn.conv_grad_weight(x, w.shape, g, workers=THREADS, **options),
         )
 
     def planned() -> Plan:

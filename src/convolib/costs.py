@@ -58,14 +58,20 @@ PARALLEL_MIN_TERMS = 200_000
 costs a few microseconds, more than it saves on small problems."""
 
 GEMM_MAC_S = {
-    "float32": 1.1e-11,
-    "float64": 2.5e-11,
-    "complex64": 4.5e-11,
-    "complex128": 1.0e-10,
+    "float32": 2.2e-11,
+    "float64": 5.0e-11,
+    "complex64": 9.0e-11,
+    "complex128": 2.0e-10,
 }
 """The gemm algorithm's matrix products (NumPy's OpenBLAS): seconds per multiply-add
 per thread, from (64 × 576) @ (576 × 3248) products on two threads (178 and 80
-GFLOP/s for float32 and float64), complex taken as four real products."""
+GFLOP/s for float32 and float64, i.e. 44 and 20 G multiply-adds per second per
+thread), complex taken as four real products."""
+
+GEMM_HALF_SPEED_COLUMNS = 128
+"""Products with few columns run below the BLAS's peak: ``n`` columns are taken at
+``n / (n + GEMM_HALF_SPEED_COLUMNS)`` of it (Winograd's 36 products per group of
+tiles; measured: 784 columns ran at 0.78 of the large product's rate)."""
 
 GEMM_GATHER_BYTES_PER_S = {"contiguous": 8e9, "strided": 1.5e9}
 """Gathering windows into the matrix: rows copied as contiguous slices, or element

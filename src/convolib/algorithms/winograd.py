@@ -76,13 +76,20 @@ def _tiles(spec: Spec, m: int) -> tuple[int, int]:
 
 
 def _group(spec: Spec, m: int) -> int:
-    """Signals per group: the tile matrices (input, transformed, products) of one
-    group stay under `costs.GEMM_WORKSPACE_BYTES`."""
+    """Signals per group: enough tiles for efficient products (`WINOGRAD_COLUMNS`), while
+    the tile matrices (input, transformed, products) of one group stay under four
+    times `costs.GEMM_WORKSPACE_BYTES`."""
     a = m + 2
     rows, cols = _tiles(spec, m)
     filters = sizes(spec)[2]
     per_signal = a * a * rows * cols * (2 * spec.channels + 2 * filters) * spec.acc_dtype.itemsize
-    return max(1, costs.GEMM_WORKSPACE_BYTES // per_signal)
+    by_memory = max(1, costs.GEMM_WORKSPACE_BYTES // per_signal)
+    wanted = -(-WINOGRAD_COLUMNS // (rows * cols))
+    return max(by_memory, min(wanted, 4 * costs.GEMM_WORKSPACE_BYTES // per_signal))
+
+
+WINOGRAD_COLUMNS = 1024
+"""Tiles per product worth gathering into one group (see `costs.GEMM_HALF_SPEED_COLUMNS`)."""
 
 
 @register
@@ -111,10 +118,12 @@ class Winograd(Algorithm):
         shared, signals, filters = sizes(spec)
         c, item = spec.channels, spec.acc_dtype.itemsize
         tiles = shared * signals * math.prod(_tiles(spec, m))
-        mac = costs.GEMM_MAC_S[spec.acc_dtype.name]
+        group = min(signals, _group(spec, m))
+        columns = group * math.prod(_tiles(spec, m))
+        efficiency = columns / (columns + costs.GEMM_HALF_SPEED_COLUMNS)
+        mac = costs.GEMM_MAC_S[spec.acc_dtype.name] / efficiency
         products = tiles * a * a * (filters * c + a * a * c + m * m * filters)
         moved = tiles * a * a * (2 * c + 2 * filters) * item
-        group = min(signals, _group(spec, m))
         workspace = group * math.prod(_tiles(spec, m)) * a * a * (2 * c + 2 * filters) * item
         seconds = (
             costs.GEMM_CALL_OVERHEAD_S
