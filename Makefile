@@ -24,8 +24,8 @@ bench: $(VENV)/.bench-installed
 	$(PY) -m convolib.bench --dask --out bench-output
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks
-	$(PY) -m ruff format --check src tests benchmarks
+	$(PY) -m ruff check src tests benchmarks examples conftest.py
+	$(PY) -m ruff format --check src tests benchmarks examples conftest.py
 
 test: lint
 	$(PY) -m pytest -n 2 -q

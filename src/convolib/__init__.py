@@ -20,7 +20,17 @@ from .errors import (
 from .planner import Plan, methods, set_tune
 from .threads import set_workers
 
-_SUBMODULES = ("check", "explain", "kernels", "nn", "prob", "stream", "chunked")
+_SUBMODULES = (
+    "check",
+    "chunked",
+    "explain",
+    "kernels",
+    "learned",
+    "nn",
+    "prob",
+    "signal",
+    "stream",
+)
 """Imported on first use (``convolib.nn.conv``), so ``import convolib`` stays fast."""
 
 
