@@ -21,6 +21,7 @@ from helpers import chromium, needs_chromium
 
 PIL_Image = pytest.importorskip("PIL.Image")
 
+IMAGES = ["dice.png", "filters.png", "learned.png", "lti.png"]
 X = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
 K = [[1, 2], [3, 4]]
 
@@ -85,14 +86,14 @@ def test_ends_with_absolute_report_path(run: tuple[str, Path]) -> None:
     assert printed.is_absolute()
     assert printed == (out / "report.html").absolute()
     # the page and its images, no temporary file left behind
-    assert sorted(p.name for p in out.iterdir()) == ["dice.png", "filters.png", "report.html"]
+    assert sorted(p.name for p in out.iterdir()) == [*IMAGES, "report.html"]
 
 
 def test_report_is_self_contained(run: tuple[str, Path]) -> None:
     _, out = run
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "http://" not in page and "https://" not in page and "<script" not in page
-    for name in ("filters.png", "dice.png"):
+    for name in IMAGES:
         assert f'data-name="{name}"' in page
     assert "[[37, 47], [67, 77]]" in page.replace("\n", " ") or "37" in page
     assert "kernel not flipped" in page or "y[0,0]" in page
@@ -130,7 +131,7 @@ def test_report_in_headless_chromium(run: tuple[str, Path], tmp_path: Path) -> N
     found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
     assert found, "the page's load handler did not run"
     images = json.loads(html.unescape(found.group(1)))
-    assert sorted(name for name, *_ in images) == ["dice.png", "filters.png"]
+    assert sorted(name for name, *_ in images) == IMAGES
     for name, complete, width, height in images:
         assert complete and width > 100 and height > 100, name
     shot = tmp_path / "shot.png"

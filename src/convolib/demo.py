@@ -7,7 +7,10 @@ It prints a short tour and writes ``DIR/report.html``, one self-contained page:
 2. A synthetic greyscale image filtered four ways (Gaussian blur, sharpen, Sobel
    edges), also saved as ``DIR/filters.png``, and an exact-integer box sum.
 3. The exact distribution of the sum of dice.
-4. The plan convolib chose for the blur, and a few calls timed on this machine
+4. A linear time-invariant system's response, sampled, against the exact one.
+5. Learned kernels: a correlation layer and a convolution layer trained on the same
+   data learn kernels that are flips of each other.
+6. The plan convolib chose for the blur, and a few calls timed on this machine
    against scipy.
 """
 
@@ -177,12 +180,11 @@ def dice(report: Report) -> None:
         f"P(2d6 = 7) = {two.p(7)}, P(3d6 = 10) = {three.p(10)}, mean of 3d6 = {three.mean}: "
         "each distribution is the previous one convolved with one die, exactly."
     )
-    try:  # matplotlib, and the Pillow it writes PNGs with
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+    plt = _pyplot()
+    if plt is None:
+        report.text("(matplotlib is not installed: no plot; pip install matplotlib)")
+        return
+    try:  # Pillow, which matplotlib writes PNGs with, may still be missing
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
         two.plot(ax=axes[0])
         three.plot(ax=axes[1])
@@ -195,6 +197,85 @@ def dice(report: Report) -> None:
         report.text("(matplotlib is not installed: no plot; pip install matplotlib)")
         return
     report.image("dice.png", png, "the distributions of 2d6 and 3d6")
+
+
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend, or ``None`` (with a note) without it."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as err:
+        print(f"   no plot: {err.name} is not installed (pip install matplotlib)")
+        return None
+    return plt
+
+
+def lti(report: Report) -> None:
+    """Part 4: a step into an exponentially decaying system, sampled at two spacings."""
+    from .signal import response
+
+    tau, end = 1.0, 6.0
+    report.section("4. A system's response is a convolution")
+    lines = []
+    curves = []
+    for dt in (0.5, 0.1):
+        t = np.arange(0, end, dt)
+        r = response(np.ones_like(t), np.exp(-t / tau) / tau, dt, rule="trapezoid")
+        exact = 1 - np.exp(-r.t / tau)
+        error = float(np.abs(r.y - exact).max())
+        lines.append(f"dt = {dt}: largest error {error:.2g}")
+        curves.append((dt, r))
+    text = (
+        "A unit step into a system with impulse response exp(-t/τ)/τ, τ = 1: the "
+        "sampled convolution (trapezoid rule) against the exact 1 - exp(-t/τ); "
+        + "; ".join(lines)
+        + " (the error falls as dt², four times per halving)."
+    )
+    print(f"\n4. LTI response of a step, exp(-t) system: {'; '.join(lines)}")
+    report.text(text)
+    plt = _pyplot()
+    if plt is None:
+        return
+    try:
+        fig, ax = plt.subplots(figsize=(7, 3))
+        fine = np.linspace(0, end, 400)
+        ax.plot(fine, 1 - np.exp(-fine / tau), color="black", label="exact 1 - exp(-t)")
+        for dt, r in curves:
+            ax.plot(r.t, r.y, "o", markersize=3, label=f"convolution, dt = {dt}")
+        ax.set_xlabel("t")
+        ax.set_ylabel("y(t)")
+        ax.legend()
+        fig.tight_layout()
+        report.image("lti.png", figure_png(fig), "a step response, sampled and exact")
+    except ImportError as err:
+        print(f"   no plot: {err.name} is not installed")
+
+
+def learned_kernels(report: Report) -> None:
+    """Part 5: the learned-kernel demonstration (`convolib.learned`)."""
+    from . import learned
+
+    r = learned.fit(seed=0)
+    summary = (
+        f"After {r.steps} steps the kernel learned by convolution equals the one learned "
+        f"by correlation rotated 180° to {r.flip_gap:.1e}; the hidden kernel is recovered "
+        f"to {r.recovery_error:.1e} (noise floor {r.noise_floor:.1e})."
+    )
+    print(f"\n5. Learned kernels: {summary}")
+    report.section("5. Learned kernels make the flip irrelevant")
+    report.text(
+        "A correlation layer and a convolution layer, trained by gradient descent with "
+        "convolib's own gradients on the same data (images through a hidden kernel, plus "
+        "noise), learn kernels that are flips of each other and predict alike. " + summary
+    )
+    try:
+        png = figure_png(learned.figure(r))
+    except ImportError as err:
+        print(f"   no plot: {err.name} is not installed")
+        return
+    report.image("learned.png", png, "the hidden and learned kernels, and the training curves")
 
 
 TIMED = (
@@ -287,11 +368,13 @@ def main(argv: list[str] | None = None) -> int:
         report.image(PNG_NAME, png, "the image before and after each filter")
 
     dice(report)
+    lti(report)
+    learned_kernels(report)
 
-    print("\n4. The plan of the blur (print(convolib.plan(...))):")
+    print("\n6. The plan of the blur (print(convolib.plan(...))):")
     p = convolib.plan("convolve", img, kernel, "same", boundary="reflect")
     print(textwrap.indent(str(p), "   "))
-    report.section("4. What convolib chose, and how fast it was here")
+    report.section("6. What convolib chose, and how fast it was here")
     report.pre(str(p))
     print("\n   A few calls timed on this machine (medians of 5):")
     timings(report)
