@@ -130,7 +130,8 @@ class CheckReport:
         ]
         widths = [max(len(r[col]) for r in rows) for col in range(3)]
         lines += [
-            "  " + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows
+            ("  " + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True))).rstrip()
+            for r in rows
         ]
         if len(self.wrong) > 20:
             lines.append(f"  … and {len(self.wrong) - 20} more")
