@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m convolib.demo --out demo-output
+	$(VENV)/bin/convolib demo --out demo-output
 
 # The benchmark suite (BENCHMARKS.md): peers from the bench extra, results in bench-output/.
 $(VENV)/.bench-installed: $(STAMP) pyproject.toml
@@ -21,7 +21,7 @@ $(VENV)/.bench-installed: $(STAMP) pyproject.toml
 	touch $@
 
 bench: $(VENV)/.bench-installed
-	$(PY) -m convolib.bench --dask --out bench-output
+	$(VENV)/bin/convolib bench --dask --out bench-output
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks examples conftest.py

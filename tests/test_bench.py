@@ -29,12 +29,14 @@ def _positive(value: Any) -> bool:
 
 
 def test_quick_run(tmp_path: Path) -> None:
-    """One subprocess run (``--quick --cases s1,i1,e1``): exit status, JSON, table, chart."""
+    """One run of ``convolib bench --quick --cases s1,i1,e1`` in a subprocess: exit
+    status, JSON, table, chart."""
     proc = subprocess.run(
         [
             sys.executable,
             "-m",
-            "convolib.bench",
+            "convolib",
+            "bench",
             "--quick",
             "--cases",
             ",".join(CASES),

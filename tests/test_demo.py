@@ -1,4 +1,4 @@
-"""The demo (``python -m convolib.demo``): its printed numbers and the PNG it writes.
+"""The demo (``convolib demo``, run as a subprocess): its printed numbers and the PNG it writes.
 
 Expected values come from scipy (``scipy.signal`` for the worked example,
 ``scipy.ndimage`` for the filtered panels), never from the demo's own text.
@@ -31,7 +31,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     """Run the demo once in a subprocess; its stdout and the folder it wrote to."""
     out = tmp_path_factory.mktemp("demo-output")
     proc = subprocess.run(
-        [sys.executable, "-m", "convolib.demo", "--out", str(out)],
+        [sys.executable, "-m", "convolib", "demo", "--out", str(out)],
         capture_output=True,
         encoding="utf-8",
         check=False,

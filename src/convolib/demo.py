@@ -1,4 +1,4 @@
-"""A first tour of convolib: ``python -m convolib.demo [--out DIR]`` (or ``make demo``).
+"""A first tour of convolib: ``convolib demo [--out DIR]`` (or ``make demo``).
 
 It prints a short tour and writes ``DIR/report.html``, one self-contained page:
 
@@ -323,7 +323,7 @@ def timings(report: Report) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m convolib.demo", description="A first tour of convolib."
+        prog="convolib demo", description="A first tour of convolib."
     )
     parser.add_argument(
         "--out",
