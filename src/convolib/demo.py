@@ -322,9 +322,7 @@ def timings(report: Report) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; returns the exit status."""
-    parser = argparse.ArgumentParser(
-        prog="convolib demo", description="A first tour of convolib."
-    )
+    parser = argparse.ArgumentParser(prog="convolib demo", description="A first tour of convolib.")
     parser.add_argument(
         "--out",
         type=Path,
