@@ -47,51 +47,6 @@ def _detail(message: str) -> None:
         click.echo(message, err=True)
 
 
-class _Group(click.Group):
-    """Turns the library's errors into one line and exit status 1."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except BrokenPipeError:  # the reader went away (| head): stop quietly
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(141)
-        except KeyboardInterrupt:
-            click.echo("convolib: interrupted", err=True)
-            sys.exit(130)
-        except Exception as err:
-            from .errors import ConvolibError
-
-            if STATE.debug:
-                raise
-            expected = isinstance(err, ConvolibError | OSError | ModuleNotFoundError)
-            what = "error" if expected else f"internal error ({type(err).__name__})"
-            message = str(err) or type(err).__name__
-            click.echo(f"convolib: {what}: {message}", err=True)
-            if not expected:
-                click.echo("convolib: rerun with --debug for the traceback", err=True)
-            sys.exit(1)
-
-
-EXAMPLES = """
-\b
-Examples:
-  convolib filter photo.png blurred.png --kernel gaussian:sigma=2
-  convolib filter song.wav low.wav --kernel "[0.25, 0.5, 0.25]"
-  convolib correlate "[[1,2,3],[4,5,6],[7,8,9]]" "[[1,2],[3,4]]" --mode valid
-  convolib explain "[1,2,3]" "[1,0,-1]" --op convolve --mode same
-  convolib check "[[1,2,3],[4,5,6],[7,8,9]]" "[[1,2],[3,4]]" "[[20,26],[38,44]]"
-  convolib dice 3d6
-  convolib shape --input 1,3,224,224 --weight 64,3,7,7 --stride 2 --padding 3
-  convolib plan 2048x2048:float32 gaussian:sigma=3 --mode same
-  convolib demo --out demo-output
-
-Exit status: 0 ok, 1 failure, 2 usage error.
-"""
-
-
 def _set(name: str) -> Callable:
     def callback(ctx: click.Context, param: click.Parameter, value: bool) -> None:
         if value:
