@@ -201,6 +201,11 @@ def test_filter_refusals_are_one_line(tmp_path):
     (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
     np.save(tmp_path / "obj.npy", np.array([None, 1], dtype=object), allow_pickle=True)
     (tmp_path / "bad.csv").write_text("1,2\n3,oops\n")
+    (tmp_path / "ragged.csv").write_text("1,2\n3\n")
+    Image.fromarray(noise).save(tmp_path / "in.gif")
+    scipy.io.wavfile.write(tmp_path / "in.wav", 8000, np.arange(100, dtype=np.int16))
+    (tmp_path / "cut.wav").write_bytes((tmp_path / "in.wav").read_bytes()[:-11])
+    (tmp_path / "taken.png").write_bytes(b"keep me")
     cases = [
         (("cut.png", "o.png", "-k", "box"), "could not be decoded as an image"),
         (("in.png", "o.png", "-k", "box", "--max-pixels", "100"), "over the limit of 100"),
@@ -210,12 +215,21 @@ def test_filter_refusals_are_one_line(tmp_path):
         (("obj.npy", "o.npy", "-k", "[1]"), "never pickled"),
         (("bad.csv", "o.csv", "-k", "[1]"), "line 2, column 2 holds 'oops'"),
         (("missing.wav", "o.wav", "-k", "[1]"), "does not exist"),
+        (("ragged.csv", "o.csv", "-k", "[1]"), "line 2 has 1 cells and line 1 has 2"),
+        (("in.gif", "o.png", "-k", "box"), "PNG, JPEG, TIFF, BMP, WAV, NPY or .csv"),
+        (("in.png", "o.gif", "-k", "box"), "must end in one of .png"),
+        (("cut.wav", "o.wav", "-k", "[1]"), "is truncated"),
+        (("in.png", "taken.png", "-k", "box"), "already exists"),
     ]
     for args, fragment in cases:
         _, err = run("filter", *args, cwd=tmp_path, code=1)
         assert fragment in one_line_error(err), (fragment, err)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "cut.png", "in.png",
-                                                          "obj.npy"]  # fmt: skip
+    inputs = ["bad.csv", "cut.png", "cut.wav", "in.gif", "in.png", "in.wav", "obj.npy",
+              "ragged.csv", "taken.png"]  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == inputs  # no output, no temporary file
+    assert (tmp_path / "taken.png").read_bytes() == b"keep me"
+    _, err = run("filter", "cut.wav", "o.wav", "-k", "[2]", "--lenient", cwd=tmp_path)
+    assert scipy.io.wavfile.read(tmp_path / "o.wav")[1].tolist() == list(range(0, 188, 2))
     _, err = run("--debug", "filter", "cut.png", "o.png", "-k", "box", cwd=tmp_path, code=1)
     assert "Traceback" in err
 
