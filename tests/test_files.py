@@ -663,6 +663,25 @@ def test_image_options(tmp_path):
     assert "does not apply" in message_of(filter_file, src, tmp_path / "x.png", SHARPEN, axis=0)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+@pytest.mark.parametrize("shape", [(9, 11), (9, 11, 3)])
+def test_tiff_keeps_wide_samples(tmp_path, dtype, shape):
+    tifffile = pytest.importorskip("tifffile")
+    rng = np.random.default_rng(6)
+    pixels = rng.integers(-1000, 1000, shape).astype(dtype)
+    src, dst = tmp_path / "in.tif", tmp_path / "out.tif"
+    tifffile.imwrite(src, pixels, photometric="rgb" if len(shape) == 3 else "minisblack")
+    if len(shape) == 3 or dtype == "int32":
+        done = filter_file(src, dst, SHARPEN, out_dtype=dtype)
+    else:
+        done = filter_file(src, dst, SHARPEN)
+    got = tifffile.imread(dst)
+    assert got.dtype == np.dtype(dtype) and done.shape == shape
+    kk = SHARPEN if len(shape) == 2 else SHARPEN[:, :, None]
+    expected = ndimage.correlate(pixels.astype(np.float64), kk, mode="mirror")
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-3)
+
+
 def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 

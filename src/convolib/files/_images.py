@@ -8,12 +8,13 @@ header, before anything is decoded.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ArgumentTypeError, bad_argument
+from ..errors import bad_argument
 
 FORMATS = ("PNG", "JPEG", "TIFF", "BMP")
 SUFFIXES = {
@@ -30,7 +31,7 @@ MAX_PIXELS = 200_000_000
 _WRITES = {  # format -> sample types it can hold, and whether it holds alpha
     "PNG": ({"uint8", "uint16"}, True),
     "JPEG": ({"uint8"}, False),
-    "TIFF": ({"uint8", "uint16", "int32", "float32"}, True),
+    "TIFF": ({"uint8", "uint16", "int16", "uint32", "int32", "float32", "float64"}, True),
     "BMP": ({"uint8"}, True),
 }
 
@@ -55,13 +56,7 @@ def _pillow():
     try:
         from PIL import Image
     except ImportError:
-        raise bad_argument(
-            "src",
-            None,
-            "is an image, and reading images needs Pillow",
-            "pip install 'convolib[images]'",
-            show_value=False,
-        ) from None
+        raise _needs("images", "Pillow") from None
     return Image
 
 
@@ -114,25 +109,14 @@ class ImageFile:
     """
 
     def __init__(self, path: str, max_pixels: int = MAX_PIXELS) -> None:
-        Image = _pillow()
-        pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # checked below
-        try:
-            self._im = Image.open(path, formats=FORMATS)
-        except Exception as err:
-            raise _undecodable(path, err) from None
-        finally:
-            Image.MAX_IMAGE_PIXELS = pillow_limit
-        self._path = path
-        try:
-            self._check(max_pixels)
-        except BaseException:
-            self._im.close()
-            raise
-
-    def _check(self, max_pixels: int) -> None:
-        im, path = self._im, self._path
-        width, height = im.size
+        self._path, self._im = path, None
+        if image_format(path) == "TIFF":
+            self._open_tiff()
+        else:
+            self._open_pillow()
+        height, width = self.shape[:2]
         if width * height > max_pixels:
+            self.close()
             raise bad_argument(
                 "src",
                 path,
@@ -140,13 +124,45 @@ class ImageFile:
                 f"{max_pixels:,} (a guard against decompression bombs)",
                 "raise the limit with --max-pixels (max_pixels=) if the image is genuine",
             )
+
+    def _open_tiff(self) -> None:
+        """The first page of a TIFF file, through tifffile (any sample type)."""
+        try:
+            import tifffile
+        except ImportError:
+            raise _needs("TIFF images", "tifffile") from None
+        try:
+            with tifffile.TiffFile(self._path) as tif:
+                page = tif.pages[0]
+                shape, dtype, axes = page.shape, page.dtype, page.axes
+        except Exception as err:
+            raise _undecodable(self._path, err) from None
+        self._route, self._samples_first = "tifffile", axes.startswith("S")
+        if self._samples_first:
+            shape = (*shape[1:], shape[0])
+        if len(shape) not in (2, 3) or np.dtype(dtype).name not in _WRITES["TIFF"][0]:
+            raise bad_argument(
+                "src",
+                self._path,
+                f"holds {shape} {dtype} samples (axes {axes})",
+                "convolib reads 2-D TIFF images, grey or with up to 4 samples",
+            )
+        self._describe("TIFF", shape, dtype, None, None)
+
+    def _open_pillow(self) -> None:
+        Image = _pillow()
+        pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # ours is checked
+        try:
+            im = self._im = Image.open(self._path, formats=FORMATS)
+        except Exception as err:
+            raise _undecodable(self._path, err) from None
+        finally:
+            Image.MAX_IMAGE_PIXELS = pillow_limit
+        width, height = im.size
         self._route = "pillow"
-        if im.format == "PNG" and _png_header(path)[0] == 16 and not im.mode.startswith("I"):
+        if im.format == "PNG" and _png_header(self._path)[0] == 16 and not im.mode.startswith("I"):
             self._route = "pypng"
-            channels, dtype = _PNG_PLANES[_png_header(path)[1]], "uint16"
-        elif im.format == "TIFF" and _tiff16_colour(im):
-            self._route = "tifffile"
-            channels, dtype = int(im.tag_v2.get(277)), "uint16"
+            channels, dtype = _PNG_PLANES[_png_header(self._path)[1]], "uint16"
         elif im.mode == "P":
             channels, dtype = (4 if "transparency" in im.info else 3), "uint8"
         elif im.mode in _MODES:
@@ -154,18 +170,20 @@ class ImageFile:
             if im.mode == "I" and im.format == "PNG":
                 dtype = "uint16"
         else:
-            raise bad_argument("src", path, f"has pixel mode {im.mode!r}, which is not supported")
+            self.close()
+            raise bad_argument("src", self._path, f"has pixel mode {im.mode!r}, not supported")
+        shape = (height, width) + ((channels,) if channels > 1 else ())
+        self._describe(im.format, shape, dtype, im.info.get("icc_profile"), im.info.get("dpi"))
+
+    def _describe(self, fmt: str, shape: tuple[int, ...], dtype, icc, dpi) -> None:
+        channels = shape[2] if len(shape) == 3 else 1
         if channels > 4:
-            raise bad_argument("src", path, f"has {channels} samples per pixel; 1 to 4 are read")
-        self.shape: tuple[int, ...] = (height, width) + ((channels,) if channels > 1 else ())
-        self.info = ImageInfo(
-            im.format,
-            np.dtype(dtype),
-            channels,
-            channels in (2, 4),
-            im.info.get("icc_profile"),
-            _dpi(im.info.get("dpi")),
-        )
+            self.close()
+            raise bad_argument(
+                "src", self._path, f"has {channels} samples per pixel; 1 to 4 are read"
+            )
+        self.shape: tuple[int, ...] = shape if channels > 1 else shape[:2]
+        self.info = ImageInfo(fmt, np.dtype(dtype), channels, channels in (2, 4), icc, _dpi(dpi))
 
     def read(self) -> np.ndarray:
         """The pixels, (rows, columns) or (rows, columns, channels)."""
@@ -175,11 +193,13 @@ class ImageFile:
             elif self._route == "tifffile":
                 import tifffile
 
-                a = tifffile.imread(self._path)
+                a = tifffile.imread(self._path, key=0)
+                a = np.moveaxis(a, 0, -1) if self._samples_first else a
             else:
                 a = _from_pillow(self._im)
         except Exception as err:
             raise _undecodable(self._path, err) from None
+        a = a.reshape(self.shape) if a.size == math.prod(self.shape) else a
         if a.shape != self.shape or a.dtype != self.info.dtype:
             raise _undecodable(
                 self._path, ValueError(f"decoded {a.shape} {a.dtype}, header said {self.shape}")
@@ -187,13 +207,24 @@ class ImageFile:
         return a
 
     def close(self) -> None:
-        self._im.close()
+        if self._im is not None:
+            self._im.close()
 
     def __enter__(self) -> ImageFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _needs(what: str, package: str) -> Exception:
+    return bad_argument(
+        "src",
+        None,
+        f"is one of the {what}, and reading them needs {package}",
+        "pip install 'convolib[images]'",
+        show_value=False,
+    )
 
 
 def _undecodable(path: str, err: Exception) -> Exception:
@@ -245,12 +276,6 @@ def _read_png16(path: str) -> np.ndarray:
     return a.reshape(height, width, planes) if planes > 1 else a
 
 
-def _tiff16_colour(im) -> bool:
-    bits = im.tag_v2.get(258, (8,))
-    bits = bits if isinstance(bits, tuple) else (bits,)
-    return max(bits) == 16 and im.tag_v2.get(277, 1) > 1
-
-
 def output_format(arg: str, path: str) -> str:
     """The format an output path asks for, by its suffix."""
     suffix = os.path.splitext(path)[1].lower()
@@ -290,33 +315,32 @@ def check_writable(arg: str, path: str, dtype: np.dtype, channels: int) -> str:
 
 
 def write_image(temp: str, a: np.ndarray, fmt: str, info: ImageInfo | None = None) -> None:
-    """Write ``a`` (rows, columns[, channels]) to ``temp`` in ``fmt``."""
-    if a.dtype.kind not in "uif":
-        raise bad_argument(
-            "out_dtype", a.dtype, "is not an image sample type", cls=ArgumentTypeError
-        )
+    """Write ``a`` (rows, columns[, channels]) to ``temp`` in ``fmt``: 16-bit colour PNG
+    through pypng, TIFF beyond 8 bits through tifffile, the rest through Pillow."""
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
     channels = 1 if a.ndim == 2 else a.shape[2]
-    if a.dtype == np.uint16 and channels > 1:
-        if fmt == "PNG":
-            import png
+    if fmt == "PNG" and a.dtype == np.uint16 and channels > 1:
+        import png
 
-            height, width = a.shape[:2]
-            writer = png.Writer(
-                width, height, greyscale=channels < 3, alpha=channels in (2, 4), bitdepth=16
-            )
-            with open(temp, "wb") as f:
-                writer.write_array(f, a.reshape(-1))
-            return
+        height, width = a.shape[:2]
+        writer = png.Writer(
+            width, height, greyscale=channels < 3, alpha=channels in (2, 4), bitdepth=16
+        )
+        with open(temp, "wb") as f:
+            writer.write_array(f, a.reshape(-1))
+        return
+    if fmt == "TIFF" and a.dtype != np.uint8:
         import tifffile
 
-        tifffile.imwrite(temp, a, photometric="rgb" if channels >= 3 else "minisblack")
+        photometric = "rgb" if channels >= 3 else "minisblack"
+        tifffile.imwrite(temp, a, photometric=photometric, compression="zlib")
         return
     Image = _pillow()
-    if a.ndim == 3 and channels == 1:
-        a = a[:, :, 0]
-    im = Image.fromarray(a.astype(a.dtype.newbyteorder("="), copy=False))
     if a.dtype == np.uint16:
         im = Image.frombytes("I;16", (a.shape[1], a.shape[0]), a.astype("<u2").tobytes())
+    else:
+        im = Image.fromarray(a)
     options: dict[str, object] = {}
     if info is not None and info.icc_profile and fmt != "BMP":
         options["icc_profile"] = info.icc_profile
