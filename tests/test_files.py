@@ -661,6 +661,9 @@ def test_image_options(tmp_path):
     assert "JPEG" in message_of(filter_file, src, tmp_path / "x.jpg", SHARPEN, out_dtype="uint16")
     assert "must end in one of" in message_of(filter_file, src, tmp_path / "x.gif", SHARPEN)
     assert "does not apply" in message_of(filter_file, src, tmp_path / "x.png", SHARPEN, axis=0)
+    for bad in ("uint9", 3.5):
+        message_of(filter_file, src, tmp_path / "x.png", SHARPEN, out_dtype=bad,
+                   cls=convolib.ArgumentTypeError)  # fmt: skip
 
 
 @pytest.mark.parametrize("dtype", ["float32", "int32"])

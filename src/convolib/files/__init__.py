@@ -299,6 +299,11 @@ def _apply(job: _Job, x: np.ndarray, k: np.ndarray, call: dict[str, Any]) -> np.
     return _OPERATIONS[job.op](x, k, **call)
 
 
+def _dtype(out_dtype: object) -> np.dtype:
+    """``out_dtype`` as a dtype, or the library's error for it."""
+    return check_out_dtype(out_dtype, np.dtype(np.float64))
+
+
 def _disk_check(dst: str, nbytes: int) -> None:
     free = shutil.disk_usage(os.path.dirname(os.path.abspath(dst))).free
     if nbytes > free:
@@ -328,7 +333,7 @@ def _image(src: str, dst: str, k: np.ndarray, job: _Job) -> Filtered:
     job = job.with_boundary("reflect")
     with _images.ImageFile(src, job.max_pixels) as image:
         info = image.info
-        target = np.dtype(job.out_dtype) if job.out_dtype is not None else info.dtype
+        target = info.dtype if job.out_dtype is None else _dtype(job.out_dtype)
         colour = info.channels - info.alpha
         shape = image.shape[:2] + ((colour,) if image.shape[2:] else ())
         kk = k.reshape(k.shape + (1,) * (len(shape) - 2))
@@ -403,7 +408,7 @@ def _wav_output(info: _wav.WavInfo, out_dtype: object) -> _wav.WavInfo:
     """The output's sample format: the input's, or the one ``out_dtype`` names."""
     if out_dtype is None:
         return info
-    name = np.dtype(out_dtype).name
+    name = _dtype(out_dtype).name
     if name not in _WAV_DTYPES:
         raise choice_error("out_dtype", name, list(_WAV_DTYPES))
     return replace(info, float=name.startswith("float"), bits=_WAV_DTYPES[name])
