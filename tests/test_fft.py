@@ -9,6 +9,8 @@ independence, the non-finite fallback, and the planner's choices between them.
 
 import itertools
 import math
+import threading
+import time
 import tracemalloc
 
 import numpy as np
@@ -19,6 +21,7 @@ from scipy.fft import next_fast_len
 import convolib
 from convolib import costs
 from convolib.algorithms import overlap_save, registry
+from convolib.algorithms._launch import each_in_threads
 from convolib.algorithms.fft import fast_lengths, layout
 from convolib.algorithms.overlap_save import blockable_axes, estimate
 from convolib.execute import execute
@@ -250,6 +253,26 @@ def test_one_and_two_workers_give_identical_results(name, sx, sk, dtype):
     one = convolib.convolve(x, k, "same", method=name, workers=1)
     two = convolib.convolve(x, k, "same", method=name, workers=2)
     np.testing.assert_array_equal(one, two)
+
+
+def test_frame_groups_are_shared_out_over_threads_and_errors_come_back():
+    """Every group runs once whatever the thread count; a failing group fails the call."""
+    seen: list[tuple[int, int]] = []
+
+    def task(item: int) -> None:
+        time.sleep(0.002)  # long enough for the other thread to take items too
+        seen.append((item, threading.get_ident()))
+
+    each_in_threads(2, task, list(range(12)))
+    assert sorted(item for item, _ in seen) == list(range(12))
+    assert len({thread for _, thread in seen}) == 2
+
+    def failing(item: int) -> None:
+        if item == 5:
+            raise ZeroDivisionError(item)
+
+    with pytest.raises(ZeroDivisionError):
+        each_in_threads(2, failing, list(range(12)))
 
 
 BENCHMARK_PLANS = [

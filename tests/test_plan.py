@@ -20,12 +20,15 @@ GOLDEN = [
     ("correlate", (64, 64), (3, 3), F32, "same", "direct"),
     ("convolve", (2048, 2048), (3, 3), F32, "same", "direct"),
     ("convolve", (1000,), (8,), np.float64, "full", "direct"),
-    ("convolve", (16, 16, 16), (5, 5, 5), np.float64, "same", "fft"),  # rows too short for the sum
+    ("convolve", (16, 16, 16), (5, 5, 5), np.float64, "same", "direct"),  # short rows: padded
+    ("convolve", (32, 32, 32), (9, 9, 9), np.complex128, "same", "fft"),  # 24M complex terms
     ("convolve", (100, 100), (5, 5), np.uint8, "same", "direct"),
     ("convolve", (100,), (5,), np.float16, "full", "direct"),
     ("correlate", (50, 50), (4, 4), np.complex64, "valid", "direct"),
     ("convolve", (5, 5, 5, 5), (2, 2, 2, 2), np.float64, "full", "reference"),
     ("convolve", (30,), (3,), object, "full", "reference"),
+    ("convolve", (1882,), (20,), object, "full", "limbs"),  # the last call of 100 dice
+    ("convolve", (30000,), (2000,), object, "full", "ntt"),  # long kernel: transforms
     ("convolve", (30,), (3,), np.longdouble, "full", "reference"),
 ]
 

@@ -8,6 +8,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import chunked, factor
+from .algorithms.separable import rank_pays_off
 from .errors import ArgumentTypeError, bad_argument
 from .execute import execute
 from .numbers import as_operand
@@ -32,12 +33,12 @@ def _planned(op, x, k, mode, axes, boundary, fill_value, origin, method, out_dty
     return make_plan(spec, method, workers, tune), x, k
 
 
-def _compute(op, *args):
+def _compute(op, x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers, tune):
     """``op`` in memory, or lazily for Dask arrays (`convolib.chunked`)."""
-    x, k = args[0], args[1]
+    options = (mode, axes, boundary, fill_value, origin, method, out_dtype, workers, tune)
     if chunked.is_dask(x) or chunked.is_dask(k):
-        return chunked.lazy(op, *args)
-    return execute(*_planned(op, *args))
+        return chunked.lazy(op, x, k, *options)
+    return execute(*_planned(op, x, k, *options))
 
 
 def _with_kernel_rank(spec: Spec, k: np.ndarray, method: object, workers: object) -> Spec:
@@ -49,8 +50,6 @@ def _with_kernel_rank(spec: Spec, k: np.ndarray, method: object, workers: object
     if not isinstance(method, str):
         return spec
     if method == "auto":
-        from .algorithms.separable import rank_pays_off
-
         if not rank_pays_off(spec, workers):
             return spec
     elif method != "separable" or factor.rank_applies(spec) is not None:

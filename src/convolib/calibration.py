@@ -59,11 +59,18 @@ def cache_path() -> Path:
     return root / "convolib" / f"calibration-{__version__}-{key}-{os.cpu_count()}cpu.json"
 
 
-def _operand(rng: np.random.Generator, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+def _operand(
+    rng: np.random.Generator, shape: tuple[int, ...], dtype: str, kernel: bool = False
+) -> np.ndarray:
+    """Random values of the sizes the exact algorithms' models assume: sums near 2**60
+    for int64 (as many primes as the dtypes call for), and for objects a signal of Python
+    ints of about 150 bits (a chain of dice, say) with a kernel of small counts."""
     if dtype == "object":
-        return rng.integers(-9, 10, shape).astype(object)
+        small = rng.integers(-9, 10, shape).astype(object)
+        return small if kernel else small * 2**140 + 12345
     if dtype.startswith("int"):
-        return rng.integers(-100, 100, shape).astype(dtype)
+        bound = 2**13 if kernel else 2**40
+        return rng.integers(-bound, bound, shape).astype(dtype)
     return rng.standard_normal(shape).astype(dtype)
 
 
@@ -96,7 +103,7 @@ def calibrate(*, save: bool = True, repeats: int = 5) -> dict[str, float]:
     rng = np.random.default_rng(0)
     ratios: dict[str, list[float]] = {}
     for op, sx, sk, dtype, mode in CASES:
-        x, k = _operand(rng, sx, dtype), _operand(rng, sk, dtype)
+        x, k = _operand(rng, sx, dtype), _operand(rng, sk, dtype, kernel=True)
         options = {}
         if mode == "layer":  # the layout of convolib.nn: channels summed, padded "same"
             pads = tuple(((m - 1) // 2, m // 2) for m in sk[-2:])

@@ -50,7 +50,7 @@ def is_dask(a: object) -> bool:
     >>> is_dask(np.ones(3))
     False
     """
-    return type(a).__module__.startswith("dask")
+    return type(a) is not np.ndarray and type(a).__module__.startswith("dask")
 
 
 @dataclass(frozen=True)

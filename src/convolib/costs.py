@@ -17,22 +17,46 @@ if TYPE_CHECKING:
     from .spec import Spec
 
 DIRECT_TERM_S = {
-    "float32": 3.0e-11,
-    "float64": 4.8e-11,
-    "complex64": 7.0e-11,
-    "complex128": 1.0e-10,
-    "int64": 5.0e-11,
+    "float32": 3.3e-11,
+    "float64": 6.1e-11,
+    "complex64": 1.7e-10,
+    "complex128": 4.3e-10,
+    "int64": 1.2e-10,
 }
-"""The compiled direct loops (``algorithms/direct.py``): seconds per multiply-add per
-thread, per accumulator dtype. With `DIRECT_PASS_S` and `DIRECT_OUTPUT_BYTE_S`, fitted
-(relative least squares, one thread) to 13 shapes per dtype: 1-D signals of 1e6-4e6
-with 4-256 taps, 1024² images with 1×1 to 15×15 kernels, 96³ volumes with 5³."""
+"""The compiled direct loops (``algorithms/_direct_kernels.py``): seconds per
+multiply-add per thread, per accumulator dtype. With the other ``DIRECT_`` constants,
+fitted (relative least squares, one thread, best of 7) to 18 shapes per dtype, each on
+both paths: 1-D signals of 1e3, 2e4 and 1e6 with 4-256 taps, 64², 256² and 1024²
+images with 1×1 to 15×15 kernels, 16³, 24³ and 96³ volumes with 3³ and 5³ (median
+error 3.5%). Measured on a 2-core Intel Xeon (AVX-512) where the FFT constants' own
+calibration factor was 0.98, so the two algorithms' estimates stay comparable."""
 
-DIRECT_PASS_S = 8e-8
-"""One pass of up to four taps over a block of one output row (loop set-up, edges)."""
+DIRECT_TAPS_PER_PASS = 8
+"""Taps the direct loops add in one pass over the outputs (register blocking: one load
+and store of an output per eight multiply-adds instead of per one)."""
 
-DIRECT_OUTPUT_BYTE_S = 5e-11
-"""Per output byte: zeroing the output and writing it back to memory."""
+DIRECT_PASS_S = 2.9e-8
+"""One pass of up to eight taps over a block of one output row, on the rows path."""
+
+DIRECT_EDGE_S = 6.7e-9
+"""The rows path, per kernel tap and output row whose ends lie on implicit zero
+padding: the outputs there are added tap by tap."""
+
+DIRECT_PADDED_PASS_S = 1.1e-8
+"""One pass of up to eight taps over a whole output row, on the padded path."""
+
+DIRECT_COPY_BYTE_S = 4.7e-11
+"""The padded path's zero-padded signal copy, per byte: zeroed, then filled."""
+
+DIRECT_OUTPUT_BYTE_S = 1.6e-11
+"""Per output byte: writing it."""
+
+DIRECT_MEMORY_BYTE_S = 3.4e-11
+"""Per output byte, beyond `DIRECT_OUTPUT_BYTE_S`, where the output (over
+`DIRECT_CACHE_BYTES`) goes out to memory."""
+
+DIRECT_CACHE_BYTES = 2**21
+"""Outputs up to this size stay in cache."""
 
 DIRECT_BLOCK_BYTES = 16384
 """Output columns of one task of the direct loops, in bytes."""
@@ -47,7 +71,7 @@ REFERENCE_TERMS_PER_S = {"object": 1.0e7, "default": 8.0e8}
 """The reference tap loop (``algorithms/reference.py``): NumPy ufuncs, or Python
 arithmetic for object arrays."""
 
-CALL_OVERHEAD_S = {"direct": 4e-6, "reference": 2e-5}
+CALL_OVERHEAD_S = {"direct": 2e-6, "reference": 2e-5}
 """Fixed cost of one call: argument handling, allocation, dispatch."""
 
 PER_TAP_OVERHEAD_S = 3e-6
@@ -93,25 +117,51 @@ MEMORY_FRACTION = 0.8
 workspace before it is refused."""
 
 
+def direct_padded(spec: Spec) -> bool:
+    """Whether the direct loops take their padded path (``algorithms/_direct_kernels.py``):
+    where copying the signal into a zero-padded buffer costs less than adding the
+    outputs near the row ends tap by tap (short rows, small problems). Decided for one
+    thread whatever the thread count, since the paths add the terms in different
+    orders and results do not depend on the thread count."""
+    rows, padded = _direct_paths(spec, 1)
+    return padded < rows
+
+
+def _direct_paths(spec: Spec, threads: int) -> tuple[float, float]:
+    """Seconds of the direct loops' two paths on ``threads``, before the work they share."""
+    item = spec.acc_dtype.itemsize
+    taps = math.prod(spec.m)
+    last = spec.out[-1] if spec.ndim else 1
+    lines = math.prod(spec.batch) * math.prod(spec.out[:-1])  # output rows
+    per_pass = DIRECT_TAPS_PER_PASS if not spec.ndim or spec.stride[-1] == 1 else 1
+    passes = lines * -(-taps // per_pass)
+    rows = passes * -(-last // direct_block(item)) * DIRECT_PASS_S
+    if spec.ndim and spec.zero_padding and any(spec.pads[-1]):
+        rows += lines * taps * DIRECT_EDGE_S
+    padded = passes * DIRECT_PADDED_PASS_S / threads
+    if spec.zero_padding and any(lo or hi for lo, hi in spec.pads):  # copied on one thread
+        padded += direct_padded_bytes(spec) * DIRECT_COPY_BYTE_S
+    return rows / threads, padded
+
+
+def direct_padded_bytes(spec: Spec) -> int:
+    """Bytes of the signal padded by ``spec.pads``: the padded path's buffer."""
+    padded = math.prod(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
+    return math.prod(spec.signal_batch) * padded * spec.acc_dtype.itemsize
+
+
 def direct_seconds(spec: Spec, workers: int) -> float:
     """The direct loops' time for ``spec``: passes over output rows, multiply-adds, output."""
     term = DIRECT_TERM_S.get(spec.acc_dtype.name)
     if term is None:
         return math.inf
-    outputs = math.prod(spec.batch) * math.prod(spec.out)
-    last = spec.out[-1] if spec.ndim else 1
-    block = direct_block(spec.acc_dtype.itemsize)
-    rows = outputs // max(last, 1) * -(-last // block)
-    m = spec.m or (1,)
-    per_pass = 4 if not spec.ndim or spec.stride[-1] == 1 else 1
-    passes = rows * math.prod(m[:-1]) * -(-m[-1] // per_pass)
-    seconds = (
-        passes * DIRECT_PASS_S
-        + spec.terms * term
-        + outputs * spec.acc_dtype.itemsize * DIRECT_OUTPUT_BYTE_S
-    )
-    used = workers if spec.terms >= PARALLEL_MIN_TERMS else 1
-    return CALL_OVERHEAD_S["direct"] + seconds / used
+    threads = workers if spec.terms >= PARALLEL_MIN_TERMS else 1
+    out_bytes = math.prod(spec.batch) * math.prod(spec.out) * spec.acc_dtype.itemsize
+    memory = DIRECT_MEMORY_BYTE_S if out_bytes > DIRECT_CACHE_BYTES else 0.0
+    shared = spec.terms * term + out_bytes * (DIRECT_OUTPUT_BYTE_S + memory)
+    rows, padded = _direct_paths(spec, threads)
+    path = padded if direct_padded(spec) else rows
+    return CALL_OVERHEAD_S["direct"] + path + shared / threads
 
 
 def reference_seconds(terms: int, taps: int, acc: np.dtype) -> float:
@@ -170,6 +220,13 @@ NTT_S_PER_BUTTERFLY = 3.0e-10
 NTT_BLOCK_OVERHEAD = 3.0
 """PROVISIONAL: per-element work of a block beyond its transform stages, in stages."""
 
+NTT_TRANSFORM_FIXED = 1000
+"""Fixed work of one transform of a block (copies, set-up), in butterflies: it keeps the
+blocks from being tiny when the kernel is short. Measured (2-core Intel Xeon, 2026-12,
+one thread): with 0,
+kernels of 1 to 5 taps took blocks of 2 to 32 samples and ran 2.4-2.9x slower than
+with 1000; 300 to 3000 were within 10% of each other."""
+
 NTT_S_PER_RESIDUE = 1.0e-9
 """PROVISIONAL: seconds to reduce one signal sample modulo one prime."""
 
@@ -184,6 +241,10 @@ NTT_OBJECT_PRIMES = 5
 
 CALL_OVERHEAD_S_NTT = 3.0e-5
 """PROVISIONAL: fixed cost of one call."""
+
+NTT_OBJECT_CALL_S = 1.2e-4
+"""Fixed cost of one call on object arrays beyond `CALL_OVERHEAD_S_NTT`: limb tables,
+Garner constants, the type scan (`NTT.run` on 100 Python ints of 150 bits, 2026-12)."""
 
 NTT_PARALLEL_MIN = 1 << 16
 """PROVISIONAL: transform work (elements) below which the blocks run serially."""
@@ -234,14 +295,64 @@ FFT_BYTES_PER_S = {"cache": 120e9, "memory": 30e9}
 FFT_CALL_OVERHEAD_S = 3e-5
 """Fixed cost of one call of either transform algorithm."""
 
-OS_GROUP_BYTES = 8 * 2**20
-"""Workspace of one group of overlap-save frames (they are transformed together)."""
+OS_GROUP_BYTES = 2 * 2**20
+"""Workspace of one group of overlap-save frames (they are transformed together).
+Groups of 1-2 MiB ran 1.4x faster than 8 MiB ones on 2 threads (1e6 f64 samples, 1001
+taps, 2-core Intel Xeon, 2026-12): a group stays in its core's cache, and more groups
+share out evenly."""
 
 OS_GROUP_OVERHEAD_S = 3e-5
 """Fixed cost per group of frames."""
+
+OS_THREADS_MIN_S = 5e-4
+"""Groups of frames whose work is estimated at more than this (one thread) are shared
+out over Python threads, each transforming its groups on one thread, so that products
+and copies run in parallel too; shorter work leaves the threads to scipy.fft. Measured
+(2 threads, 2-core Intel Xeon, 2026-12): 1e6 f64 samples with 1001 taps 1.6x faster,
+1e5 with 257 taps (3 groups, 0.74 ms estimated) 1.3x, 5e4 (2 groups, 0.4 ms) no faster."""
+
+OS_THREAD_S = 1.5e-5
+"""Handing groups to the other threads and waiting for them (measured: 15 us)."""
+
+OS_MAX_BLOCK_EXTENTS = 12
+"""Longest block, in kernel extents. The model's transform cost per point does not grow
+with the length, but batched transforms' does (about as log2 of it; 2-core Intel Xeon,
+2026-12):
+blocks of 8-12 extents ran 1.1-1.4x faster than the longer ones the model preferred
+(1e6 f64 with 300 and 1001 taps, 2e6 f32 with 64 and 4096, 256 x 16384 f32 with 128)."""
 
 OS_MIN_BLOCK = 64
 """Shortest block considered."""
 
 OS_MIN_RATIO = 4
 """Blocked axes are those where the signal is at least this many times the kernel."""
+
+
+# --- limbs (algorithms/limbs.py): Python ints as int64 limb planes, compiled sums ---
+# Fitted to `Limbs.run` on one thread (2-core Intel Xeon, AVX-512, 2026-12, best of 5):
+# 1-D signals of 100 to 30000 Python ints of 150 bits (five 32-bit limbs), kernels of
+# 5 to 100 small ints, mode "full", with and without negative values: measured times
+# were 1.0-1.2 of the model with both signs, 0.7-0.95 without (their bytes convert
+# faster).
+
+LIMBS_S_PER_VALUE_IN = 1.5e-7
+"""Seconds per value converted to limbs (``int.to_bytes`` into one buffer, NumPy after)."""
+
+LIMBS_S_PER_VALUE_OUT = 1.3e-7
+"""Seconds per output converted back to a Python int (``int.from_bytes`` per value)."""
+
+LIMBS_S_PER_TERM = 1.5e-10
+"""Seconds per multiply-add of one plane product, one thread."""
+
+LIMBS_OBJECT_PLANES = 5
+"""Plane products assumed for object specs, whose magnitudes only `run` sees (as
+`NTT_OBJECT_PRIMES`: five 32-bit limbs, results to about 150 bits)."""
+
+LIMBS_PARALLEL_MIN = 1 << 24
+"""Multiply-adds (terms times plane products; about 4 ms on one thread) below which
+the sums run on one thread. Two threads halve the time on an idle machine (from 0.5M
+multiply-adds up), but a parallel launch next to another busy process stalled for about
+8 ms (2026-12): only work of several milliseconds risks it."""
+
+LIMBS_CALL_OVERHEAD_S = 5e-5
+"""Fixed cost of one call: the type scan, the layout, allocations."""

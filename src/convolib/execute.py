@@ -9,6 +9,7 @@ order and dtype.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache
 
 import numpy as np
 
@@ -19,16 +20,19 @@ from .spec import Spec
 
 
 def _canonical(a: np.ndarray, spec: Spec, flip: bool, conj: bool) -> np.ndarray:
-    d = spec.ndim
-    moved = spec.axes if spec.contract is None else (spec.contract, *spec.axes)
-    last = tuple(range(a.ndim - len(moved), a.ndim))
-    if moved != last:
-        a = np.moveaxis(a, moved, last)
+    if spec.moves is not None:
+        a = np.moveaxis(a, *spec.moves)
     if flip:
-        a = a[(..., *([slice(None, None, -1)] * d))]
+        a = a[_reversed(spec.ndim)]
     if conj and a.dtype.kind in "cO":
         a = np.conj(a)
     return a
+
+
+@cache
+def _reversed(d: int) -> tuple:
+    """The index that reverses the last ``d`` axes."""
+    return (..., *([slice(None, None, -1)] * d))
 
 
 def prepare(spec: Spec, x: np.ndarray, k: np.ndarray) -> tuple[Spec, np.ndarray, np.ndarray]:
@@ -40,15 +44,17 @@ def prepare(spec: Spec, x: np.ndarray, k: np.ndarray) -> tuple[Spec, np.ndarray,
     signal, kernel = (k, x) if spec.swap else (x, k)
     signal = _canonical(signal, spec, spec.signal_flip, spec.signal_flip)
     kernel = _canonical(kernel, spec, spec.kernel_flip, spec.kernel_conj)
-    if spec.acc_dtype.kind == "i" and not int64_sums_fit(
+    acc = spec.acc_dtype
+    if acc.kind == "i" and not int64_sums_fit(
         signal, kernel, spec.ndim + (spec.contract is not None), spec.fill_value
     ):
         spec = replace(spec, acc_dtype=np.dtype(object))
-    return (
-        spec,
-        signal.astype(spec.acc_dtype, copy=False),
-        kernel.astype(spec.acc_dtype, copy=False),
-    )
+        acc = spec.acc_dtype
+    if signal.dtype != acc:
+        signal = signal.astype(acc)
+    if kernel.dtype != acc:
+        kernel = kernel.astype(acc)
+    return spec, signal, kernel
 
 
 def _values_need_the_sum(

@@ -12,6 +12,7 @@ Rules, each written once here:
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
@@ -43,16 +44,17 @@ def as_operand(arg: str, value: object) -> np.ndarray:
     if kind in "biufc":
         return a
     if kind == "O":
-        for index, item in np.ndenumerate(a):
-            if not isinstance(item, numbers.Number | np.bool_):
-                raise bad_argument(
-                    arg,
-                    item,
-                    f"object arrays must hold numbers (int, Fraction, float); "
-                    f"found a {type(item).__name__} at index {index}",
-                    cls=ArgumentTypeError,
-                )
-        return a
+        odd = [t for t in set(map(type, a.reshape(-1).tolist())) if not _is_number_type(t)]
+        if not odd:
+            return a
+        index, item = next((i, v) for i, v in np.ndenumerate(a) if type(v) in odd)
+        raise bad_argument(
+            arg,
+            item,
+            f"object arrays must hold numbers (int, Fraction, float); "
+            f"found a {type(item).__name__} at index {index}",
+            cls=ArgumentTypeError,
+        )
     raise bad_argument(
         f"{arg}.dtype",
         a.dtype,
@@ -60,6 +62,11 @@ def as_operand(arg: str, value: object) -> np.ndarray:
         "convert the data to numbers first",
         cls=ArgumentTypeError,
     )
+
+
+@functools.cache
+def _is_number_type(t: type) -> bool:
+    return issubclass(t, numbers.Number | np.bool_)
 
 
 def compute_dtype(x: np.dtype, k: np.dtype) -> np.dtype:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property, lru_cache
 
 import numpy as np
@@ -68,20 +68,41 @@ class Spec:
     """An operand fact, not a shape: the kernel's separable rank (`convolib.factor`),
     attached by the API where it can pay off; None where it was not computed."""
 
+    def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        """Specs key the caches of every layer: hash the fields once, not per lookup."""
+        return hash(tuple(getattr(self, f.name) for f in fields(self)))
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_hash", None)  # string hashes differ between processes
+        return state
+
     @property
     def ndim(self) -> int:
         """Number of convolved axes."""
         return len(self.axes)
 
-    @property
+    @cached_property
     def empty(self) -> bool:
         """An operand or the output has no elements: the result is all zeros."""
         return 0 in self.n or 0 in self.m or 0 in self.batch or 0 in self.out or not self.channels
 
-    @property
+    @cached_property
     def zero_padding(self) -> bool:
         """Padding is implicit zeros: terms outside the signal are absent."""
         return self.boundary == "constant" and self.fill_value == 0
+
+    @cached_property
+    def moves(self) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """``np.moveaxis`` arguments that put an operand's axes in canonical order (the
+        ``contract`` axis, if any, then the convolved axes, last); None if they are."""
+        moved = self.axes if self.contract is None else (self.contract, *self.axes)
+        last = tuple(range(len(self.x_shape) - len(moved), len(self.x_shape)))
+        return None if moved == last else (moved, last)
 
     @cached_property
     def signal_batch(self) -> tuple[int, ...]:
@@ -261,12 +282,19 @@ def build_spec(
         pads,
         contract,
     )
+    types = tuple(map(type, options))
+    if _SCALARS.issuperset(types):  # the usual call: the options and their types are the key
+        return _cached_spec(op, x.shape, x.dtype, k.shape, k.dtype, (options, types))
     try:
         key = _typed(options)
         hash(key)
     except TypeError:  # an unhashable option: validate without the cache
         return _build_spec(op, x.shape, x.dtype, k.shape, k.dtype, *options)
     return _cached_spec(op, x.shape, x.dtype, k.shape, k.dtype, key)
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None), type})
+"""Option types whose values key the spec cache as they are (with their types)."""
 
 
 def _typed(value: object) -> tuple:
@@ -283,7 +311,8 @@ def _untyped(key: tuple) -> object:
 
 @lru_cache(maxsize=1024)
 def _cached_spec(op, x_shape, x_dtype, k_shape, k_dtype, key) -> Spec:
-    return _build_spec(op, x_shape, x_dtype, k_shape, k_dtype, *_untyped(key))
+    options = _untyped(key) if key[0] is tuple else key[0]  # a `_typed` key, or (options, types)
+    return _build_spec(op, x_shape, x_dtype, k_shape, k_dtype, *options)
 
 
 def _build_spec(

@@ -32,6 +32,8 @@ def resolve(workers: object) -> int:
     """
     if workers is None:
         return _default if _default is not None else cpu_count()
+    if type(workers) is int and workers > 0:  # a count, the usual case: no ABC checks
+        return workers
     if not isinstance(workers, numbers.Integral) or isinstance(workers, bool):
         raise bad_argument("workers", workers, "must be None or an int", cls=ArgumentTypeError)
     cores = cpu_count()

@@ -1,12 +1,28 @@
 """Compiled loops of the direct algorithm; importing this module imports numba.
 
-The problem arrives with three spatial axes (fewer are padded with length-1 axes):
-``S`` is (signal batches, n0, n1, n2), ``W`` is (kernel batches, m0, m1, m2), ``Y``
-is (batch, o0, o1, o2) and zeroed; ``bx[b]`` and ``bk[b]`` say which signal and
-kernel batch output batch ``b`` uses. A task is one block of one output row; for
-each kernel tap it adds ``w * signal`` along the contiguous output columns ("axpy"
-order), skipping taps that fall outside the signal, which is how implicit zero
-padding costs nothing.
+The problem arrives flattened, with three spatial axes (fewer are padded with
+length-1 axes): ``S`` holds the signal batches, each (n0, n1, n2), ``W`` the kernel
+batches, each (m0, m1, m2), and ``Y`` the output batches, each (o0, o1, o2); ``bx[b]``
+and ``bk[b]`` say which signal and kernel batch output batch ``b`` uses; ``geo``
+holds the shapes, padding, strides and dilations (`geometry`). The sum is written
+into ``Y``, or added to what it holds (``accumulate``).
+
+Every loop adds ``w * signal`` along contiguous output columns ("axpy" order), up to
+`TAPS_PER_PASS` taps per pass over the outputs (``_add``), and runs serially or in
+parallel over runs of output rows. Two loops share that pass (`costs.direct_padded`
+picks one):
+
+* ``_rows``: tasks of one block of one output row. Taps that fall outside the signal
+  are skipped, so implicit zero padding costs nothing; near a row's ends the taps
+  are added one by one, which costs most where rows are short.
+* ``_padded``: the signal is first copied into a zero-padded buffer (``_pad``), so
+  every pass covers a whole output row without edge tests and takes its taps from
+  any kernel row. A kernel holding NaN or inf runs on ``_rows`` instead: ``0 * inf``
+  is NaN where the sum has no term.
+
+The loops index flattened arrays with unsigned integers (``U``), which numba does
+not wrap around as it does negative indices, so the passes vectorise; and they make
+no array views, each of which costs two atomic reference-count updates.
 """
 
 from __future__ import annotations
@@ -17,140 +33,310 @@ import numpy as np
 from .. import costs
 from ._launch import launch
 
+U = nb.uint64
 
-@nb.njit(cache=True, nogil=True, fastmath={"contract"})
-def _task(t, S, W, bx, bk, lo, st, dl, Y, block, nblocks):
-    O0, O1, O2 = Y.shape[1], Y.shape[2], Y.shape[3]
-    n0, n1, n2 = S.shape[1], S.shape[2], S.shape[3]
-    m0, m1, m2 = W.shape[1], W.shape[2], W.shape[3]
-    c = t % nblocks
-    r = t // nblocks
-    i1 = r % O1
-    r //= O1
-    i0 = r % O0
-    b = r // O0
-    c0 = c * block
-    c1 = min(O2, c0 + block)
-    out = Y[b, i0, i1]
-    s2 = st[2]
-    for j0 in range(m0):
-        p0 = i0 * st[0] + j0 * dl[0] - lo[0]
-        if p0 < 0 or p0 >= n0:
-            continue
-        for j1 in range(m1):
-            p1 = i1 * st[1] + j1 * dl[1] - lo[1]
-            if p1 < 0 or p1 >= n1:
-                continue
-            row = S[bx[b], p0, p1]
-            if s2 == 1:
-                j2 = 0
-                while j2 < m2:
-                    g = min(TAPS_PER_PASS, m2 - j2)
-                    _taps(out, 0, row, W[bk[b], j0, j1], j2, g, dl[2], lo[2], c0, c1, n2)
-                    j2 += g
-                continue
-            for j2 in range(m2):
-                w = W[bk[b], j0, j1, j2]
-                off = j2 * dl[2] - lo[2]
-                first = max(c0, (s2 - 1 - off) // s2) if off < 0 else c0
-                last = min(c1, (n2 - 1 - off) // s2 + 1)
-                if last <= first:
-                    continue
-                # Slices, then a loop from 0: indices provably non-negative, so it vectorises.
-                dst = out[first:last]
-                strided = row[first * s2 + off : (last - 1) * s2 + off + 1 : s2]
-                for i in range(dst.shape[0]):
-                    dst[i] += w * strided[i]
-
-
-TAPS_PER_PASS = 4
-"""Taps of one kernel row added in one pass over the output block (register blocking:
-one load and store of the output per four multiply-adds instead of per one)."""
+TAPS_PER_PASS = 8
+"""Taps added in one pass over the outputs, as `_add` is written: the cost model's
+`costs.DIRECT_TAPS_PER_PASS` (a literal here: numba's cache of this module does not
+see changes to other modules)."""
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
-def _span(c0, c1, off, n2):
-    """Outputs of ``[c0, c1)`` whose tap at ``off`` lies inside the row of ``n2`` samples."""
-    return max(c0, -off), min(c1, n2 - off)
+def _add(Y, y, S, at, q, w, v, g, shift, n):
+    """``Y[y + i] += Σ w[v + t]·S[at[q + t] + shift + i]`` over ``t < g`` (1 to 8 taps: the
+    lists ``at``, offsets into ``S``, and ``w``, weights, each readable 8 entries on),
+    for ``i < n``."""
+    a, b = U(at[q] + shift), U(at[q + 1] + shift)
+    c, d = U(at[q + 2] + shift), U(at[q + 3] + shift)
+    e, f = U(at[q + 4] + shift), U(at[q + 5] + shift)
+    h, k = U(at[q + 6] + shift), U(at[q + 7] + shift)
+    w0, w1, w2, w3 = w[v], w[v + 1], w[v + 2], w[v + 3]
+    w4, w5, w6, w7 = w[v + 4], w[v + 5], w[v + 6], w[v + 7]
+    if g == 1:
+        for i in range(n):
+            Y[y + i] += w0 * S[a + i]
+    elif g == 2:
+        for i in range(n):
+            Y[y + i] += w0 * S[a + i] + w1 * S[b + i]
+    elif g == 3:
+        for i in range(n):
+            Y[y + i] += w0 * S[a + i] + w1 * S[b + i] + w2 * S[c + i]
+    elif g == 4:
+        for i in range(n):
+            Y[y + i] += w0 * S[a + i] + w1 * S[b + i] + w2 * S[c + i] + w3 * S[d + i]
+    elif g == 5:
+        for i in range(n):
+            Y[y + i] += (
+                w0 * S[a + i] + w1 * S[b + i] + w2 * S[c + i] + w3 * S[d + i] + w4 * S[e + i]
+            )
+    elif g == 6:
+        for i in range(n):
+            Y[y + i] += (
+                w0 * S[a + i]
+                + w1 * S[b + i]
+                + w2 * S[c + i]
+                + w3 * S[d + i]
+                + w4 * S[e + i]
+                + w5 * S[f + i]
+            )
+    elif g == 7:
+        for i in range(n):
+            Y[y + i] += (
+                w0 * S[a + i]
+                + w1 * S[b + i]
+                + w2 * S[c + i]
+                + w3 * S[d + i]
+                + w4 * S[e + i]
+                + w5 * S[f + i]
+                + w6 * S[h + i]
+            )
+    else:
+        for i in range(n):
+            Y[y + i] += (
+                w0 * S[a + i]
+                + w1 * S[b + i]
+                + w2 * S[c + i]
+                + w3 * S[d + i]
+                + w4 * S[e + i]
+                + w5 * S[f + i]
+                + w6 * S[h + i]
+                + w7 * S[k + i]
+            )
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
-def _taps(out, base, row, w, j2, g, d2, lo2, c0, c1, n2):
-    """Add taps ``j2 .. j2 + g - 1`` (``g <= 4``) of the kernel row ``w`` to outputs
-    ``c0 .. c1 - 1``, which ``out`` holds from index ``base`` on.
-
-    Where all ``g`` taps are inside the row, one fused pass; the edges, where some
-    tap falls on implicit zeros, tap by tap.
-    """
-    first, last = c0, c1
-    for q in range(g):
-        f, e = _span(c0, c1, (j2 + q) * d2 - lo2, n2)
-        first, last = max(first, f), min(last, e)
-    if last > first:
-        o = j2 * d2 - lo2
-        dst = out[first - base : last - base]
-        a = row[first + o : last + o]
-        if g == 1:
-            w0 = w[j2]
-            for i in range(dst.shape[0]):
-                dst[i] += w0 * a[i]
-        elif g == 2:
-            w0, w1 = w[j2], w[j2 + 1]
-            b = row[first + o + d2 : last + o + d2]
-            for i in range(dst.shape[0]):
-                dst[i] += w0 * a[i] + w1 * b[i]
-        elif g == 3:
-            w0, w1, w2 = w[j2], w[j2 + 1], w[j2 + 2]
-            b = row[first + o + d2 : last + o + d2]
-            c = row[first + o + 2 * d2 : last + o + 2 * d2]
-            for i in range(dst.shape[0]):
-                dst[i] += w0 * a[i] + w1 * b[i] + w2 * c[i]
-        else:
-            w0, w1, w2, w3 = w[j2], w[j2 + 1], w[j2 + 2], w[j2 + 3]
-            b = row[first + o + d2 : last + o + d2]
-            c = row[first + o + 2 * d2 : last + o + 2 * d2]
-            e = row[first + o + 3 * d2 : last + o + 3 * d2]
-            for i in range(dst.shape[0]):
-                dst[i] += w0 * a[i] + w1 * b[i] + w2 * c[i] + w3 * e[i]
-    for q in range(g):
-        off = (j2 + q) * d2 - lo2
-        f, e = _span(c0, c1, off, n2)
-        wq = w[j2 + q]
-        if last <= first:
-            _axpy(out, base, row, wq, off, f, e)
-        else:
-            _axpy(out, base, row, wq, off, f, min(e, first))
-            _axpy(out, base, row, wq, off, max(f, last), e)
-
-
-@nb.njit(cache=True, nogil=True, fastmath={"contract"})
-def _axpy(out, base, row, w, off, first, last):
-    if last > first:
-        dst = out[first - base : last - base]
-        src = row[first + off : last + off]
-        for i in range(dst.shape[0]):
-            dst[i] += w * src[i]
+def _rows(t0, t1, S, W, bx, bk, geo, Y, accumulate):
+    """Tasks ``t0 .. t1 - 1``: task ``t`` is column block ``t % blocks`` of output row
+    ``t // blocks`` (rows counted over batch, o0 and o1). The taps whose kernel row
+    falls inside the signal are listed (``at``: offset of output column 0's term in
+    ``S``, ``col``: its column shift, ``w``: weight) and added in groups."""
+    lo0, lo1, lo2, s0, s1, s2, d0, d1, d2 = geo[:9]
+    n0, n1, n2, m0, m1, m2, O0, O1, O2 = geo[12:21]
+    block = geo[22]
+    blocks = (O2 + block - 1) // block
+    size = m0 * m1 * m2 + TAPS_PER_PASS
+    at, col, w = np.zeros(size, np.int64), np.zeros(size, np.int64), np.zeros(size, W.dtype)
+    c = t0 % blocks
+    i1 = t0 // blocks % O1
+    i0 = t0 // blocks // O1 % O0
+    b = t0 // blocks // O1 // O0
+    for t in range(t0, t1):
+        if t > t0:  # the next task: count up, without divisions
+            c += 1
+            if c == blocks:
+                c, i1 = 0, i1 + 1
+                if i1 == O1:
+                    i1, i0 = 0, i0 + 1
+                    if i0 == O0:
+                        i0, b = 0, b + 1
+        c0 = c * block
+        c1 = min(O2, c0 + block)
+        yb = ((b * O0 + i0) * O1 + i1) * O2
+        if not accumulate:
+            y = U(yb + c0)
+            for i in range(U(c1 - c0)):
+                Y[y + i] = 0
+        count = 0
+        for j0 in range(m0):
+            p0 = i0 * s0 + j0 * d0 - lo0
+            if p0 < 0 or p0 >= n0:
+                continue
+            for j1 in range(m1):
+                p1 = i1 * s1 + j1 * d1 - lo1
+                if p1 < 0 or p1 >= n1:
+                    continue
+                sb = ((bx[b] * n0 + p0) * n1 + p1) * n2
+                wb = ((bk[b] * m0 + j0) * m1 + j1) * m2
+                for j2 in range(m2):
+                    off = j2 * d2 - lo2
+                    if s2 == 1:
+                        at[count], col[count], w[count] = sb + off, off, W[wb + j2]
+                        count += 1
+                        continue
+                    # strided columns: one tap per pass, no edges to split
+                    first = max(c0, (s2 - 1 - off) // s2) if off < 0 else c0
+                    last = min(c1, (n2 - 1 - off) // s2 + 1)
+                    if last > first:
+                        v, y, a, step = W[wb + j2], U(yb + first), U(sb + first * s2 + off), U(s2)
+                        for i in range(U(last - first)):
+                            Y[y + i] += v * S[a + i * step]
+        for q in range(0, count, TAPS_PER_PASS):
+            g = min(TAPS_PER_PASS, count - q)
+            # [first, last): the outputs for which all g taps lie inside the row
+            first, last = c0, c1
+            for r in range(q, q + g):
+                first, last = max(first, -col[r]), min(last, n2 - col[r])
+            if last > first:
+                _add(Y, U(yb + first), S, at, q, w, q, g, first, U(last - first))
+            for r in range(q, q + g):  # the edges, tap by tap
+                f, e = max(c0, -col[r]), min(c1, n2 - col[r])
+                for i in range(f, min(e, first) if last > first else e):
+                    Y[yb + i] += w[r] * S[at[r] + i]
+                if last > first:
+                    for i in range(max(f, last), e):
+                        Y[yb + i] += w[r] * S[at[r] + i]
 
 
 @nb.njit(cache=True, nogil=True)
-def correlate_serial(S, W, bx, bk, lo, st, dl, Y, block):
-    nblocks = (Y.shape[3] + block - 1) // block
-    for t in range(Y.shape[0] * Y.shape[1] * Y.shape[2] * nblocks):
-        _task(t, S, W, bx, bk, lo, st, dl, Y, block, nblocks)
+def _pad(S, geo):
+    """Every signal batch, copied into a zero-padded buffer (``S`` itself where the
+    signal needs no padding)."""
+    lo0, lo1, lo2, len0, len1, len2 = geo[0], geo[1], geo[2], geo[9], geo[10], geo[11]
+    n0, n1, n2 = geo[12], geo[13], geo[14]
+    if len0 == n0 and len1 == n1 and len2 == n2:
+        return S
+    rows = S.size // n2
+    P = np.zeros(rows // n1 // n0 * len0 * len1 * len2, S.dtype)
+    for r in range(rows):
+        p1, p0, batch = r % n1, r // n1 % n0, r // n1 // n0
+        src, dst = U(r * n2), U(((batch * len0 + p0 + lo0) * len1 + p1 + lo1) * len2 + lo2)
+        for i in range(U(n2)):
+            P[dst + i] = S[src + i]
+    return P
+
+
+@nb.njit(cache=True, nogil=True)
+def _taps(W, geo):
+    """For the padded loop: each kernel tap's offset in a padded signal batch, and the
+    weights, both with room for a pass to read 8 entries on."""
+    d0, d1, d2, len1, len2 = geo[6], geo[7], geo[8], geo[10], geo[11]
+    m0, m1, m2 = geo[15], geo[16], geo[17]
+    at = np.zeros(m0 * m1 * m2 + TAPS_PER_PASS, np.int64)
+    for j0 in range(m0):
+        for j1 in range(m1):
+            for j2 in range(m2):
+                at[(j0 * m1 + j1) * m2 + j2] = (j0 * d0 * len1 + j1 * d1) * len2 + j2 * d2
+    w = np.zeros(W.size + TAPS_PER_PASS, W.dtype)
+    w[: W.size] = W
+    return at, w
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def _padded(l0, l1, P, at, w, bx, bk, geo, Y, accumulate):
+    """Output rows ``l0 .. l1 - 1`` (counted over batch, o0 and o1), whole, from the
+    padded signal ``P``: no edges, and each pass takes taps from any kernel row."""
+    s0, s1, s2, len0, len1, len2 = geo[3], geo[4], geo[5], geo[9], geo[10], geo[11]
+    M, O0, O1, O2 = geo[15] * geo[16] * geo[17], geo[18], geo[19], geo[20]
+    i1 = l0 % O1
+    i0 = l0 // O1 % O0
+    b = l0 // O1 // O0
+    for line in range(l0, l1):
+        if line > l0:  # the next row: count up, without divisions
+            i1 += 1
+            if i1 == O1:
+                i1, i0 = 0, i0 + 1
+                if i0 == O0:
+                    i0, b = 0, b + 1
+        y = U(line * O2)
+        row = (bx[b] * len0 + i0 * s0) * len1 * len2 + i1 * s1 * len2
+        wb = bk[b] * M
+        if not accumulate:
+            for i in range(U(O2)):
+                Y[y + i] = 0
+        if s2 != 1:
+            for j in range(M):
+                v, a, step = w[wb + j], U(row + at[j]), U(s2)
+                for i in range(U(O2)):
+                    Y[y + i] += v * P[a + i * step]
+            continue
+        for j in range(0, M, TAPS_PER_PASS):
+            _add(Y, y, P, at, j, w, wb + j, min(TAPS_PER_PASS, M - j), row, U(O2))
+
+
+@nb.njit(cache=True, nogil=True)
+def _finite(a):
+    return np.all(a - a == 0)  # x - x is NaN for NaN and ±inf, 0 for other numbers
+
+
+@nb.njit(cache=True, nogil=True)
+def correlate_serial(S, W, bx, bk, geo, Y, accumulate, padded):
+    """The correlation on this thread, on the padded loop if asked and the kernel is finite."""
+    first = np.int64(0)  # not a literal 0: one compiled _rows and _padded serve both drivers
+    if padded and _finite(W):
+        at, w = _taps(W, geo)
+        _padded(first, _lines(geo), _pad(S, geo), at, w, bx, bk, geo, Y, accumulate)
+    else:
+        _rows(first, _tasks(geo), S, W, bx, bk, geo, Y, accumulate)
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
-def correlate_parallel(S, W, bx, bk, lo, st, dl, Y, block):
-    nblocks = (Y.shape[3] + block - 1) // block
-    for t in nb.prange(Y.shape[0] * Y.shape[1] * Y.shape[2] * nblocks):
-        _task(t, S, W, bx, bk, lo, st, dl, Y, block, nblocks)
+def correlate_parallel(S, W, bx, bk, geo, Y, accumulate, padded, chunks):
+    """`correlate_serial` in ``chunks`` runs of nearly equal numbers of rows or tasks."""
+    if padded and _finite(W):
+        P, (at, w), lines = _pad(S, geo), _taps(W, geo), _lines(geo)
+        for c in nb.prange(chunks):
+            _padded(
+                c * lines // chunks, (c + 1) * lines // chunks, P, at, w, bx, bk, geo, Y, accumulate
+            )
+    else:
+        tasks = _tasks(geo)
+        for c in nb.prange(chunks):
+            _rows(c * tasks // chunks, (c + 1) * tasks // chunks, S, W, bx, bk, geo, Y, accumulate)
 
 
-def run(S: np.ndarray, W: np.ndarray, bx, bk, lo, st, dl, Y: np.ndarray, workers: int) -> None:
-    """Accumulate the correlation into the zeroed ``Y`` (see the module docstring)."""
-    block = costs.direct_block(Y.itemsize)
-    launch(
-        workers,
-        lambda _: correlate_parallel(S, W, bx, bk, lo, st, dl, Y, block),
-        lambda: correlate_serial(S, W, bx, bk, lo, st, dl, Y, block),
+@nb.njit(cache=True, nogil=True)
+def _lines(geo):
+    """Output rows."""
+    return geo[21] * geo[18] * geo[19]
+
+
+@nb.njit(cache=True, nogil=True)
+def _tasks(geo):
+    """Output rows times column blocks."""
+    return _lines(geo) * ((geo[20] + geo[22] - 1) // geo[22])
+
+
+CHUNKS_PER_THREAD = 4
+"""Parallel work is split into this many runs of consecutive rows or tasks per thread."""
+
+
+def geometry(
+    n: tuple[int, ...],
+    m: tuple[int, ...],
+    out: tuple[int, ...],
+    batch: int,
+    lo: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    itemsize: int,
+) -> np.ndarray:
+    """``geo`` for the loops: padding, strides, dilations, the zero-padded signal's
+    lengths, the signal's, kernel's and output's shapes (three axes each), the number
+    of output batches, and the output columns of one task (`costs.direct_block`).
+
+    The padded signal is long enough for every output's window: ``lo`` samples
+    before the signal, and enough after it.
+    """
+    reach = (
+        (o - 1) * s + (k - 1) * d + 1 for o, s, k, d in zip(out, stride, m, dilation, strict=True)
     )
+    lengths = tuple(max(a + b, r) for a, b, r in zip(n, lo, reach, strict=True))
+    fields = (lo, 0), (stride, 1), (dilation, 1), (lengths, 1), (n, 1), (m, 1), (out, 1)
+    values = [v for axes, fill in fields for v in (fill,) * (3 - len(axes)) + tuple(axes)]
+    return np.array([*values, batch, costs.direct_block(itemsize)], np.int64)
+
+
+def run(
+    S: np.ndarray,
+    W: np.ndarray,
+    bx: np.ndarray,
+    bk: np.ndarray,
+    geo: np.ndarray,
+    Y: np.ndarray,
+    workers: int,
+    padded: bool,
+    accumulate: bool = False,
+) -> None:
+    """Write the correlation into ``Y``, or add it (module docstring), on up to
+    ``workers`` threads; ``padded`` picks the padded loop. The arrays are
+    one-dimensional and contiguous."""
+    if workers > 1:
+        launch(
+            workers,
+            lambda threads: correlate_parallel(
+                S, W, bx, bk, geo, Y, accumulate, padded, threads * CHUNKS_PER_THREAD
+            ),
+            lambda: correlate_serial(S, W, bx, bk, geo, Y, accumulate, padded),
+        )
+    else:
+        correlate_serial(S, W, bx, bk, geo, Y, accumulate, padded)

@@ -1,12 +1,17 @@
 """Launching parallel work: compiled loops one launch at a time (the same result either
-way), and BLAS products on a given number of threads."""
+way), tasks that release the GIL on Python threads, and BLAS products on a given number
+of threads."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _lock = threading.Lock()
 """One parallel launch at a time: numba's fallback threading layer (workqueue) aborts
@@ -27,6 +32,61 @@ def launch(workers: int, parallel: Callable[[int], None], serial: Callable[[], N
             _lock.release()
     else:
         serial()
+
+
+def each_in_threads(threads: int, task: Callable[[T], None], items: Sequence[T]) -> None:
+    """``task(item)`` for every item, on up to ``threads`` Python threads (the calling one
+    included); for tasks whose work releases the GIL (NumPy, scipy.fft).
+
+    Each thread takes the next item not yet taken, so a thread slowed down by other
+    processes takes fewer. The first exception raised is re-raised here once every
+    thread has stopped.
+    """
+    threads = min(threads, len(items))
+    if threads <= 1:
+        for item in items:
+            task(item)
+        return
+    queue = _Queue(items)
+    futures = [_pool().submit(queue.drain, task) for _ in range(threads - 1)]
+    try:
+        queue.drain(task)
+    finally:
+        errors = [f.exception() for f in futures]
+    for error in errors:
+        if error is not None:
+            raise error
+
+
+class _Queue:
+    """Items handed out one at a time to the threads that drain it."""
+
+    def __init__(self, items: Sequence) -> None:
+        self._items = items
+        self._next = 0
+        self._lock = threading.Lock()
+        self.failed = False
+
+    def drain(self, task: Callable) -> None:
+        """Run ``task`` on items until none is left (or another thread failed)."""
+        while True:
+            with self._lock:
+                if self.failed or self._next == len(self._items):
+                    return
+                item = self._items[self._next]
+                self._next += 1
+            try:
+                task(item)
+            except BaseException:
+                self.failed = True
+                raise
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    from .. import threads
+
+    return ThreadPoolExecutor(max(1, threads.cpu_count() - 1), thread_name_prefix="convolib")
 
 
 @contextmanager

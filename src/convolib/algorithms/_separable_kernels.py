@@ -17,8 +17,75 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._direct_kernels import TAPS_PER_PASS, _taps
 from ._launch import launch
+
+TAPS_PER_PASS = 4
+"""Taps added in one pass over a row (register blocking: one load and store of an
+output per four multiply-adds)."""
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def _span(c0, c1, off, n2):
+    """Outputs of ``[c0, c1)`` whose tap at ``off`` lies inside the row of ``n2`` samples."""
+    return max(c0, -off), min(c1, n2 - off)
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def _taps(out, base, row, w, j2, g, d2, lo2, c0, c1, n2):
+    """Add taps ``j2 .. j2 + g - 1`` (``g <= 4``) of the kernel row ``w`` to outputs
+    ``c0 .. c1 - 1``, which ``out`` holds from index ``base`` on.
+
+    Where all ``g`` taps are inside the row, one fused pass; the edges, where some
+    tap falls on implicit zeros, tap by tap.
+    """
+    first, last = c0, c1
+    for q in range(g):
+        f, e = _span(c0, c1, (j2 + q) * d2 - lo2, n2)
+        first, last = max(first, f), min(last, e)
+    if last > first:
+        o = j2 * d2 - lo2
+        dst = out[first - base : last - base]
+        a = row[first + o : last + o]
+        if g == 1:
+            w0 = w[j2]
+            for i in range(dst.shape[0]):
+                dst[i] += w0 * a[i]
+        elif g == 2:
+            w0, w1 = w[j2], w[j2 + 1]
+            b = row[first + o + d2 : last + o + d2]
+            for i in range(dst.shape[0]):
+                dst[i] += w0 * a[i] + w1 * b[i]
+        elif g == 3:
+            w0, w1, w2 = w[j2], w[j2 + 1], w[j2 + 2]
+            b = row[first + o + d2 : last + o + d2]
+            c = row[first + o + 2 * d2 : last + o + 2 * d2]
+            for i in range(dst.shape[0]):
+                dst[i] += w0 * a[i] + w1 * b[i] + w2 * c[i]
+        else:
+            w0, w1, w2, w3 = w[j2], w[j2 + 1], w[j2 + 2], w[j2 + 3]
+            b = row[first + o + d2 : last + o + d2]
+            c = row[first + o + 2 * d2 : last + o + 2 * d2]
+            e = row[first + o + 3 * d2 : last + o + 3 * d2]
+            for i in range(dst.shape[0]):
+                dst[i] += w0 * a[i] + w1 * b[i] + w2 * c[i] + w3 * e[i]
+    for q in range(g):
+        off = (j2 + q) * d2 - lo2
+        f, e = _span(c0, c1, off, n2)
+        wq = w[j2 + q]
+        if last <= first:
+            _axpy(out, base, row, wq, off, f, e)
+        else:
+            _axpy(out, base, row, wq, off, f, min(e, first))
+            _axpy(out, base, row, wq, off, max(f, last), e)
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def _axpy(out, base, row, w, off, first, last):
+    if last > first:
+        dst = out[first - base : last - base]
+        src = row[first + off : last + off]
+        for i in range(dst.shape[0]):
+            dst[i] += w * src[i]
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})

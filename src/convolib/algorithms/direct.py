@@ -1,15 +1,17 @@
 """The direct algorithm: the sum itself, in compiled loops (``_direct_kernels``).
 
-Output columns are innermost and contiguous so the loops vectorise; tasks (blocks of
-output rows) run in parallel above a size threshold. Implicit zero padding is never
-materialised: taps that fall outside the signal are skipped. Other boundary rules
-pad the signal first.
+Output columns are innermost and contiguous so the loops vectorise; runs of output
+rows go in parallel above a size threshold. Implicit zero padding costs nothing:
+taps that fall outside the signal are skipped; or, where rows are short or the
+problem small, the loops run over a zero-padded copy of the signal, with no row ends
+to test (`costs.direct_padded`). Other boundary rules pad the signal first.
 """
 
 from __future__ import annotations
 
 import math
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -28,13 +30,51 @@ def batch_index(operand_batch: tuple[int, ...], batch: tuple[int, ...]) -> np.nd
     return np.ascontiguousarray(np.broadcast_to(index, batch).reshape(-1))
 
 
-def _as_3d(a: np.ndarray, d: int) -> np.ndarray:
-    spatial = a.shape[a.ndim - d :]
-    return np.ascontiguousarray(a).reshape((-1,) + (1,) * (MAX_AXES - d) + spatial)
+@cache
+def _loops():
+    """The compiled loops' module (importing it imports numba)."""
+    from . import _direct_kernels
+
+    return _direct_kernels
 
 
-def _three(values: tuple[int, ...], fill: int) -> tuple[int, ...]:
-    return (fill,) * (MAX_AXES - len(values)) + tuple(values)
+@dataclass(frozen=True)
+class _Layout:
+    """What the compiled loops need for a spec, beyond the operands."""
+
+    shape: tuple[int, ...]
+    bx: np.ndarray
+    bk: np.ndarray
+    geo: np.ndarray
+    workers: int
+    padded: bool
+
+
+@lru_cache(maxsize=1024)
+def _layout(spec: Spec, workers: int) -> _Layout:
+    if spec.zero_padding:
+        n, lo = spec.n, tuple(p[0] for p in spec.pads)
+    else:  # padded by the boundary rule before the loops run
+        n = tuple(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
+        lo = (0,) * spec.ndim
+    geo = _loops().geometry(
+        n,
+        spec.m,
+        spec.out,
+        math.prod(spec.batch),
+        lo,
+        spec.stride,
+        spec.dilation,
+        spec.acc_dtype.itemsize,
+    )
+    return _Layout(
+        shape=spec.batch + spec.out,
+        bx=batch_index(spec.signal_batch, spec.batch),
+        bk=batch_index(spec.kernel_batch, spec.batch),
+        geo=geo,
+        workers=workers if spec.terms >= costs.PARALLEL_MIN_TERMS else 1,
+        padded=costs.direct_padded(spec),
+    )
 
 
 @register
@@ -51,31 +91,23 @@ class Direct(Algorithm):
         return None
 
     def cost(self, spec: Spec, workers: int) -> Cost:
-        workspace = 0
-        if not spec.zero_padding:
-            padded = math.prod(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
-            workspace = math.prod(spec.signal_batch) * padded * spec.acc_dtype.itemsize
+        padded = not spec.zero_padding or costs.direct_padded(spec)
+        workspace = costs.direct_padded_bytes(spec) if padded else 0
         return Cost(costs.direct_seconds(spec, workers), workspace)
 
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
-        from . import _direct_kernels
-
-        d = spec.ndim
-        if spec.zero_padding:
-            lo = tuple(p[0] for p in spec.pads)
-        else:
+        if not spec.zero_padding:
             signal = pad(signal, spec.pads, spec.boundary, spec.fill_value)
-            lo = (0,) * d
-        out = np.zeros((math.prod(spec.batch), *_three(spec.out, 1)), spec.acc_dtype)
-        _direct_kernels.run(
-            _as_3d(signal, d),
-            _as_3d(kernel, d),
-            batch_index(spec.signal_batch, spec.batch),
-            batch_index(spec.kernel_batch, spec.batch),
-            _three(lo, 0),
-            _three(spec.stride, 1),
-            _three(spec.dilation, 1),
-            out,
-            workers=workers if spec.terms >= costs.PARALLEL_MIN_TERMS else 1,
+        layout = _layout(spec, workers)
+        out = np.empty(layout.shape, spec.acc_dtype)
+        _loops().run(
+            signal.ravel(),
+            kernel.ravel(),
+            layout.bx,
+            layout.bk,
+            layout.geo,
+            out.ravel(),
+            layout.workers,
+            layout.padded,
         )
-        return out.reshape(spec.batch + spec.out)
+        return out

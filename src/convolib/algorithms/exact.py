@@ -30,6 +30,7 @@ import threading
 from collections import OrderedDict
 from fractions import Fraction
 from functools import cache
+from itertools import repeat
 
 import numpy as np
 
@@ -195,8 +196,9 @@ class Geometry:
     def block(self, log_max: int) -> tuple[int, int] | None:
         """``(log2 L, step)``: the transform length with the least work, or None if too long.
 
-        Work is (transforms) x L x (log2 L + `costs.NTT_BLOCK_OVERHEAD`), one forward and one
-        inverse per block and batch, one forward per kernel.
+        Work is (transforms) x (L x (log2 L + `costs.NTT_BLOCK_OVERHEAD`) +
+        `costs.NTT_TRANSFORM_FIXED`), one forward and one inverse per block and batch, one
+        forward per kernel.
         """
         lo = max(1, (self.extent - 1).bit_length())
         hi = min(max(lo, (self.needed + self.extent - 2).bit_length()), log_max)
@@ -206,7 +208,9 @@ class Geometry:
             step = n - self.extent + 1
             blocks = -(-self.needed // step)
             work = (2 * blocks * self.batches + self.kernel_batches) * n
-            work *= log_len + costs.NTT_BLOCK_OVERHEAD
+            work = work * (log_len + costs.NTT_BLOCK_OVERHEAD) + costs.NTT_TRANSFORM_FIXED * (
+                2 * blocks * self.batches + self.kernel_batches
+            )
             if best is None or work < best[0]:
                 best = (work, log_len, step)
         return None if best is None else best[1:]
@@ -218,27 +222,28 @@ class Geometry:
 class Operand:
     """Integers ready for reduction: int64 values, or 32-bit limbs and signs (any size)."""
 
-    def __init__(self, values: np.ndarray) -> None:
-        """``values``: 2-D, int64 or object holding Python ints."""
-        self.shape = values.shape
-        if values.dtype == np.int64:
+    def __init__(self, values: np.ndarray | list[int], shape: tuple[int, int]) -> None:
+        """``values``: int64 of ``shape``, or Python ints (flattened) of that shape."""
+        self.shape = shape
+        if isinstance(values, np.ndarray):
             self.int64: np.ndarray | None = np.ascontiguousarray(values)
             top = max(int(values.max()), -int(values.min())) if values.size else 0
             self.max_abs = top
             return
-        flat = values.reshape(-1).tolist()
-        if not all(type(v) is int for v in flat):
-            flat = [int(v) for v in flat]  # NumPy integers and bools held as objects
-        self.max_abs = max(map(abs, flat), default=0)
+        low, high = min(values, default=0), max(values, default=0)
+        self.max_abs = max(high, -low)
         if self.max_abs <= INT64_MAX:
-            self.int64 = np.array(flat, np.int64).reshape(self.shape)
+            self.int64 = np.array(values, np.int64).reshape(shape)
             return
         self.int64 = None
-        self.values = [flat[i : i + self.shape[1]] for i in range(0, len(flat), self.shape[1])]
+        self.values = [values[i : i + shape[1]] for i in range(0, len(values), shape[1])]
         size = 4 * -(-self.max_abs.bit_length() // 32)
-        raw = b"".join(abs(v).to_bytes(size, "little") for v in flat)
-        self.limbs = np.frombuffer(raw, "<u4").reshape(*self.shape, size // 4)
-        self.negative = np.fromiter((v < 0 for v in flat), bool, len(flat)).reshape(self.shape)
+        magnitudes = map(abs, values) if low < 0 else values
+        raw = b"".join(map(int.to_bytes, magnitudes, repeat(size), repeat("little")))
+        self.limbs = np.frombuffer(raw, "<u4").reshape(*shape, size // 4)
+        self.negative = np.zeros(shape, bool)
+        if low < 0:
+            self.negative.flat = list(map((0).__gt__, values))
 
     def abs_sums(self) -> int:
         """The largest sum of ``|value|`` over a row (the last axis), exactly."""
@@ -268,26 +273,24 @@ class Operand:
         return out
 
 
-def _object_kind(*arrays: np.ndarray) -> str:
-    """``"int"``, ``"rational"`` (ints and Fractions) or ``"other"`` for object arrays."""
-    kinds = set()
-    for a in arrays:
-        kinds.update(map(type, a.reshape(-1).tolist()))
-    if all(issubclass(t, numbers.Integral) or t is np.bool_ for t in kinds):
-        return "int"
-    if all(issubclass(t, numbers.Rational) or t is np.bool_ for t in kinds):
-        return "rational"
-    return "other"
+def python_ints(a: np.ndarray) -> tuple[list[int], int] | None:
+    """The values of object array ``a`` (flattened) as Python ints over one denominator,
+    or None if it holds anything but integers, bools and rationals.
 
-
-def _integers(a: np.ndarray) -> tuple[np.ndarray, int]:
-    """An object array of ints and Fractions as Python ints times ``1/denominator``."""
-    flat = [v if isinstance(v, numbers.Rational) else int(v) for v in a.reshape(-1).tolist()]
-    common = math.lcm(*(int(v.denominator) for v in flat)) if flat else 1
-    ints = [int(v.numerator) * (common // int(v.denominator)) for v in flat]
-    out = np.empty(len(ints), object)
-    out[:] = ints
-    return out.reshape(a.shape), common
+    >>> python_ints(np.array([Fraction(1, 2), 3, Fraction(-1, 3)], object))
+    ([3, 18, -2], 6)
+    """
+    flat = a.reshape(-1).tolist()
+    types = set(map(type, flat))
+    if types <= {int}:
+        return flat, 1
+    if all(issubclass(t, numbers.Integral | np.bool_) for t in types):
+        return list(map(int, flat)), 1
+    if not all(issubclass(t, numbers.Rational | np.bool_) for t in types):
+        return None
+    values = [v if isinstance(v, numbers.Rational) else int(v) for v in flat]
+    common = math.lcm(*(int(v.denominator) for v in values))
+    return [int(v.numerator) * (common // int(v.denominator)) for v in values], common
 
 
 # --- the algorithm ----------------------------------------------------------------------------
@@ -338,13 +341,16 @@ class NTT(Algorithm):
         signals = math.prod(spec.signal_batch) * geo.length
         outputs = geo.batches * math.prod(spec.out)
         seconds = (
-            r * transforms * n * (log_len + costs.NTT_BLOCK_OVERHEAD) * costs.NTT_S_PER_BUTTERFLY
+            r
+            * transforms
+            * (n * (log_len + costs.NTT_BLOCK_OVERHEAD) + costs.NTT_TRANSFORM_FIXED)
+            * costs.NTT_S_PER_BUTTERFLY
         ) / parallel + r * (signals * costs.NTT_S_PER_RESIDUE + outputs * costs.NTT_S_PER_CRT)
         seconds += costs.CALL_OVERHEAD_S_NTT
         if spec.acc_dtype.kind == "O":
             elements = math.prod(spec.signal_batch) * math.prod(spec.n)
             elements += math.prod(spec.kernel_batch) * math.prod(spec.m) + outputs
-            seconds += elements * costs.NTT_S_PER_OBJECT
+            seconds += elements * costs.NTT_S_PER_OBJECT + costs.NTT_OBJECT_CALL_S
         workspace = 4 * r * (math.prod(spec.signal_batch) * geo.length + geo.batches * geo.needed)
         workspace += 4 * r * geo.kernel_batches * n + 16 * n * r
         if spec.acc_dtype.kind == "O" or not spec.zero_padding:
@@ -373,17 +379,14 @@ class NTT(Algorithm):
         taps = kernel.reshape(-1, math.prod(spec.m))
         denominator = 1
         if spec.acc_dtype.kind == "O":
-            kind = _object_kind(rows, taps)
-            if kind == "other":
+            xs, ks = python_ints(rows), python_ints(taps)
+            if xs is None or ks is None:
                 return self._python_sum(spec, original, kernel, workers)
-            if kind == "rational":
-                rows, dx = _integers(rows)
-                taps, dk = _integers(taps)
-                denominator = dx * dk
+            x, k = Operand(xs[0], rows.shape), Operand(ks[0], taps.shape)
+            denominator = xs[1] * ks[1]
         else:
-            rows = np.ascontiguousarray(rows, np.int64)
-            taps = np.ascontiguousarray(taps, np.int64)
-        x, k = Operand(rows), Operand(taps)
+            x = Operand(np.ascontiguousarray(rows, np.int64), rows.shape)
+            k = Operand(np.ascontiguousarray(taps, np.int64), taps.shape)
         bound = x.max_abs * k.abs_sums()
         shape = spec.batch + spec.out
         if bound == 0:
@@ -472,11 +475,9 @@ class NTT(Algorithm):
         nl = -(-product.bit_length() // 32)
         limbs = np.empty((geo.batches, outputs, nl), np.uint32)
         _ntt_kernels.crt_limbs(y, index, garner, limbs)
-        raw = limbs.tobytes()
-        size = 4 * nl
-        values = [
-            int.from_bytes(raw[i : i + size], "little") - half for i in range(0, len(raw), size)
-        ]
+        # "S" items drop trailing zero bytes, the high zeros of an unsigned little-endian value.
+        chunks = np.frombuffer(limbs.astype("<u4", copy=False).tobytes(), f"S{4 * nl}").tolist()
+        values = [v - half for v in map(int.from_bytes, chunks, repeat("little"))]
         out = np.empty(len(values), object)
         out[:] = values
         return out.reshape(geo.batches, outputs)

@@ -5,11 +5,14 @@ is cut into overlapping frames of ``B`` samples that start ``V = B - e + 1`` apa
 (``e`` the dilated kernel's extent): the last ``V`` outputs of each frame's circular
 convolution are exact, and together they tile the result. Frames are taken as a
 strided view (a zero-filled copy only where they reach into implicit padding), a
-group of them is transformed at once (scipy.fft vectorises and threads over the
-frames, not within one 1-D transform), multiplied by the kernel's spectrum,
-transformed back, and their valid parts written out; groups are sized so that the
-workspace stays under `costs.OS_GROUP_BYTES`. Other convolved axes get a full-length
-transform inside each frame, as in the fft algorithm. The cost model picks ``B``.
+group of them is transformed at once (scipy.fft vectorises over the frames),
+multiplied by the kernel's spectrum, transformed back, and their valid parts written
+out; groups are sized so that the workspace stays under `costs.OS_GROUP_BYTES`. With
+several threads and enough work, the groups are shared out over Python threads, each
+running whole groups (transforms, product, copy-out) on one thread; otherwise scipy.fft
+threads each transform. Either way every frame is computed the same, so the result
+does not depend on the thread count. Other convolved axes get a full-length transform
+inside each frame, as in the fft algorithm. The cost model picks ``B``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from numpy.lib.stride_tricks import as_strided
 from .. import costs
 from ..spec import Spec
 from . import Algorithm, Cost, register
+from ._launch import each_in_threads
 from .fft import (
     Layout,
     complex_dtype,
@@ -57,6 +61,8 @@ class Blocking:
     frames: int
     group: int
     """Frames transformed together."""
+    serial: float
+    """Estimated seconds of the groups' work on one thread."""
     seconds: float
     workspace: int
 
@@ -95,30 +101,50 @@ def estimate(spec: Spec, lay: Layout, axis: int, block: int, workers: int) -> Bl
     )
     group = max(1, min(frames, costs.OS_GROUP_BYTES // per_frame))
     groups = -(-frames // group)
-    transforms = frames / group * (
-        transform_seconds(lengths, used, signals * group, dtype, workers)
-        + transform_seconds(lengths, tuple(outs), batch * group, dtype, workers, inverse=True)
-    ) + transform_seconds(lengths, lay.extent, kernels, dtype, workers)
+    product = batch * spectral * csize
+    out = batch * math.prod(spec.out) * rsize
+
+    def grouped(inner: int) -> float:
+        """Every group's transforms, product and copy-out, with ``inner`` FFT threads."""
+        forward = transform_seconds(lengths, used, signals * group, dtype, inner)
+        back = transform_seconds(lengths, tuple(outs), batch * group, dtype, inner, inverse=True)
+        transforms = frames / group * (forward + back)
+        return (
+            groups * costs.OS_GROUP_OVERHEAD_S
+            + transforms
+            + pass_seconds(3 * frames * product, group * product)  # products of the spectra
+            + pass_seconds(2 * out, out)  # valid outputs, copied out
+        )
+
+    serial = grouped(1)
+    threads = group_threads(groups, serial, workers)
+    if threads > 1:
+        body = serial / (1 + costs.FFT_PARALLEL_EFFICIENCY * (threads - 1)) + costs.OS_THREAD_S
+    else:
+        body = grouped(workers)
     padded = 0
     if not spec.zero_padding:
         padded = signals * math.prod(lay.used) * rsize
-    product = batch * spectral * csize
-    out = batch * math.prod(spec.out) * rsize
     seconds = (
         costs.FFT_CALL_OVERHEAD_S
-        + groups * costs.OS_GROUP_OVERHEAD_S
-        + transforms
+        + transform_seconds(lengths, lay.extent, kernels, dtype, workers)
         + pass_seconds(2 * padded, padded)  # the boundary, materialised
-        + pass_seconds(3 * frames * product, group * product)  # products of the spectra
-        + pass_seconds(2 * out, out)  # valid outputs, copied out
+        + body
     )
-    workspace = padded + group * per_frame + kernels * spectral * csize
-    return Blocking(axis, block, lengths, valid, frames, group, seconds, workspace)
+    workspace = padded + threads * group * per_frame + kernels * spectral * csize
+    return Blocking(axis, block, lengths, valid, frames, group, serial, seconds, workspace)
+
+
+def group_threads(groups: int, serial: float, workers: int) -> int:
+    """Python threads that share the groups out (each runs its transforms on one thread),
+    given their estimated time on one thread; 1 leaves the threads to scipy.fft."""
+    return min(workers, groups) if serial >= costs.OS_THREADS_MIN_S else 1
 
 
 @lru_cache(maxsize=256)
 def choose_blocking(spec: Spec) -> Blocking:
-    """The axis and block length with the lowest estimated cost (fast lengths from 2e up).
+    """The axis and block length with the lowest estimated cost (fast lengths from ``2e``
+    up to `costs.OS_MAX_BLOCK_EXTENTS` ``e``).
 
     Chosen for one thread, so that every thread count computes the same frames and
     gets the same result.
@@ -129,6 +155,7 @@ def choose_blocking(spec: Spec) -> Blocking:
     options = []
     for axis in blockable_axes(lay):
         extent, longest = lay.extent[axis], lay.circular[axis]
+        longest = min(longest, max(costs.OS_MAX_BLOCK_EXTENTS * extent, costs.OS_MIN_BLOCK))
         blocks = {next_fast_len(longest, real=True)}
         target = max(2 * extent, costs.OS_MIN_BLOCK)
         while target < longest:
@@ -184,13 +211,15 @@ class OverlapSave(Algorithm):
         w = np.expand_dims(spread_kernel(kernel, spec), frame_axis)
         kernel_spectrum = forward(w, plan.lengths, axes, workers)
         stride = spec.stride[a]
-        for start in range(0, plan.frames, plan.group):
+        starts = range(0, plan.frames, plan.group)
+        threads = group_threads(len(starts), plan.serial, workers)
+        inner = 1 if threads > 1 else workers
+
+        def group(start: int) -> None:
             count = min(plan.group, plan.frames - start)
             frames = self._frames(x, lay, plan, start, count)
-            spectrum = spectrum_product(
-                forward(frames, plan.lengths, axes, workers), kernel_spectrum
-            )
-            z = inverse(spectrum, plan.lengths, axes, tuple(keep), real, workers)
+            spectrum = spectrum_product(forward(frames, plan.lengths, axes, inner), kernel_spectrum)
+            z = inverse(spectrum, plan.lengths, axes, tuple(keep), real, inner)
             del spectrum
             # The stride-1 outputs [first, first + count * valid) of the blocked axis.
             first = start * plan.valid
@@ -203,11 +232,13 @@ class OverlapSave(Algorithm):
                 # Splitting one axis of a view is a view: the frames land in place.
                 split = (*target.shape[:frame_axis], count, plan.valid)
                 target.reshape(split + target.shape[frame_axis + 1 :])[...] = z
-                continue
+                return
             z = z.reshape((*z.shape[:frame_axis], -1, *z.shape[frame_axis + 2 :]))
             picked = [slice(None)] * d
             picked[a] = slice(lo * stride - first, (hi - 1) * stride - first + 1, stride)
             target[...] = z[(..., *picked)]
+
+        each_in_threads(threads, group, starts)
         return out
 
     @staticmethod

@@ -184,30 +184,26 @@ def _pass(
     m = weights.shape[0]
     if axis == len(shape) - 1:  # the last axis: columns along it
         rows = batch * math.prod(shape[:-1])
-        S = src.reshape(rows, 1, 1, shape[axis])
-        W = weights.reshape(1, 1, 1, m)
-        Y_shape = (rows, 1, 1, length)
-        lo3, st3, dl3 = (0, 0, lo), (1, 1, stride), (1, 1, dilation)
+        n, k, o = (shape[axis],), (m,), (length,)
+        lo3, st3, dl3 = (lo,), (stride,), (dilation,)
     else:  # rows before, the axis, contiguous columns after
         rows, columns = batch * math.prod(shape[:axis]), math.prod(shape[axis + 1 :])
-        S = src.reshape(rows, 1, shape[axis], columns)
-        W = weights.reshape(1, 1, m, 1)
-        Y_shape = (rows, 1, length, columns)
-        lo3, st3, dl3 = (0, lo, 0), (1, stride, 1), (1, dilation, 1)
-    Y = np.zeros(Y_shape, src.dtype) if dst is None else dst.reshape(Y_shape)
+        n, k, o = (shape[axis], columns), (m, 1), (length, columns)
+        lo3, st3, dl3 = (lo, 0), (stride, 1), (dilation, 1)
+    Y = np.empty(out_shape, src.dtype) if dst is None else dst
     terms = Y.size * m
     _direct_kernels.run(
-        S,
-        W,
+        np.ascontiguousarray(src).ravel(),
+        weights.ravel(),
         _index(rows, False),
         _index(rows, True),
-        lo3,
-        st3,
-        dl3,
-        Y,
+        _direct_kernels.geometry(n, k, o, rows, lo3, st3, dl3, Y.itemsize),
+        Y.ravel(),
         workers=workers if terms >= costs.PARALLEL_MIN_TERMS else 1,
+        padded=False,
+        accumulate=dst is not None,
     )
-    return Y.reshape(out_shape)
+    return Y
 
 
 def _fused(

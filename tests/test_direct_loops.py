@@ -1,0 +1,160 @@
+"""The direct algorithm's compiled loops, each path forced, against the reference.
+
+``direct`` runs a problem over a zero-padded copy of the signal (the padded path) or
+over blocks of output rows, skipping taps that fall on implicit zero padding (the
+rows path), serially or in parallel, as the cost model finds faster. The other tests
+see mostly one path per problem; here every problem runs on each.
+"""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from convolib import costs
+from convolib.algorithms import direct
+from convolib.execute import execute, prepare
+from convolib.planner import make_plan
+from convolib.spec import build_spec
+from helpers import assert_close, random_array
+
+PATHS = ("padded", "padded-parallel", "rows", "rows-parallel")
+
+
+@pytest.fixture(params=PATHS)
+def path(request, monkeypatch):
+    """Force one path of the direct loops for every spec."""
+    padded = request.param.startswith("padded")
+    monkeypatch.setattr(costs, "direct_padded", lambda spec: padded)
+    if request.param.endswith("parallel"):
+        monkeypatch.setattr(costs, "PARALLEL_MIN_TERMS", 0)
+    direct._layout.cache_clear()
+    yield request.param
+    direct._layout.cache_clear()
+
+
+CASES = [
+    # (x shape, k shape, options): every geometry the loops index by
+    ((11,), (3,), dict(mode="full")),
+    ((11,), (4,), dict(mode="same", origin=1)),
+    ((3,), (6,), dict(mode="valid")),  # swapped operands
+    ((40,), (7,), dict(mode="same", boundary="reflect")),
+    ((30,), (4,), dict(mode="full", stride=3, dilation=2)),
+    ((30,), (5,), dict(mode="valid", pads=((9, 7),))),  # outputs with no terms at all
+    ((9, 13), (3, 3), dict(mode="same")),
+    ((9, 13), (4, 2), dict(mode="full", boundary="constant", fill_value=2)),
+    ((12, 10), (3, 5), dict(mode="same", stride=(2, 1), dilation=(1, 2))),
+    ((12, 10), (2, 3), dict(mode="full", stride=(1, 3), dilation=(2, 1))),
+    ((8, 9), (3, 2), dict(mode="valid", pads=((4, 1), (0, 5)))),
+    ((7, 6), (7, 6), dict(mode="full", boundary="wrap")),
+    ((6, 7, 8), (3, 2, 3), dict(mode="same", origin=(0, 0, -1))),
+    ((5, 6, 7), (2, 3, 2), dict(mode="full", stride=(2, 1, 2), dilation=(1, 2, 2))),
+    ((3, 4, 5, 9), (3, 1, 2, 3), dict(mode="same", axes=(2, 3))),  # batches broadcast
+    ((2, 30, 5), (1, 4, 5), dict(mode="full", axes=1)),  # convolved axis not last
+    ((4, 3, 200), (1, 3, 9), dict(mode="same", axes=(1, 2))),  # rows of several blocks
+]
+
+
+def _prepared(op, sx, sk, dtype, options, seed):
+    rng = np.random.default_rng(seed)
+    x, k = random_array(rng, sx, dtype), random_array(rng, sk, dtype)
+    options = dict(options)
+    mode = options.pop("mode")
+    return x, k, build_spec(op, x, k, mode, **options)
+
+
+def _reference(spec, x, k):
+    return execute(make_plan(spec, "reference"), x, k)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex128", "int64"])
+@pytest.mark.parametrize("op", ["convolve", "correlate"])
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_each_path_matches_the_reference(path, case, op, dtype):
+    sx, sk, options = CASES[case]
+    x, k, spec = _prepared(op, sx, sk, dtype, options, [case, len(op), len(dtype)])
+    got = execute(make_plan(spec, "direct", workers=2), x, k)
+    expected = _reference(spec, x, k)
+    assert got.shape == expected.shape == spec.out_shape and got.dtype == expected.dtype
+    scale = float(np.abs(x).max()) * float(np.abs(k).sum()) + abs(spec.fill_value)
+    assert_close(got, expected, expected.dtype, terms=math.prod(spec.m), scale=scale)
+
+
+def test_random_geometries_match_the_reference(path):
+    """Many small problems: any lengths, padding, stride and dilation up to three axes."""
+    rng = np.random.default_rng(2024)
+    for _ in range(60):
+        d = int(rng.integers(1, 4))
+        n = tuple(int(v) for v in rng.integers(1, 9, d))
+        m = tuple(int(v) for v in rng.integers(1, 5, d))
+        dilation = tuple(int(v) for v in rng.integers(1, 3, d))
+        stride = tuple(int(v) for v in rng.integers(1, 4, d))
+        pads = []
+        for a in range(d):
+            lo, hi = (int(v) for v in rng.integers(0, 5, 2))
+            extent = dilation[a] * (m[a] - 1) + 1
+            pads.append((lo, max(hi, extent - n[a] - lo)))  # the window fits somewhere
+        batch = (int(rng.integers(1, 3)),)
+        x = rng.standard_normal(batch + n)
+        k = rng.standard_normal((1, *m))  # one kernel broadcast over the batch
+        spec = build_spec(
+            "correlate",
+            x,
+            k,
+            "valid",
+            axes=tuple(range(1, d + 1)),
+            pads=tuple(pads),
+            stride=stride,
+            dilation=dilation,
+        )
+        got = execute(make_plan(spec, "direct", workers=2), x, k)
+        scale = float(np.abs(x).max()) * float(np.abs(k).sum())
+        assert_close(got, _reference(spec, x, k), np.float64, terms=k.size, scale=scale)
+
+
+@pytest.mark.parametrize("mode", ["full", "same"])
+def test_infinite_kernel_taps_on_zero_padding_add_no_terms(path, mode):
+    """``0 * inf`` is NaN, but terms on implicit zero padding are absent: a padded copy
+    must not be used for such kernels."""
+    x = np.arange(1.0, 41.0).reshape(5, 8)
+    k = np.array([[0.5, np.inf, 2.0], [1.0, -1.0, 0.25]])
+    spec = build_spec("correlate", x, k, mode)
+    got = execute(make_plan(spec, "direct", workers=2), x, k)
+    expected = _reference(spec, x, k)
+    assert np.array_equal(np.isnan(got), np.isnan(expected))
+    assert np.array_equal(got[np.isfinite(expected)], expected[np.isfinite(expected)])
+    assert np.isfinite(expected).any() and np.isinf(expected).any()
+
+
+@pytest.mark.parametrize(("padded", "workers"), [(True, 1), (True, 2), (False, 1), (False, 2)])
+def test_accumulate_adds_to_what_the_output_holds(padded, workers):
+    """The loops' ``accumulate`` mode (used by separable's passes) adds the sum."""
+    rng = np.random.default_rng(5)
+    for (sx, sk, options), dtype in itertools.product(CASES[6:11], ["float64", "int64"]):
+        x, k, spec = _prepared("correlate", sx, sk, dtype, options, 5)
+        if not spec.zero_padding:
+            continue
+        run_spec, signal, kernel = prepare(spec, x, k)
+        layout = direct._layout(run_spec, workers)
+        start = random_array(rng, layout.shape, spec.acc_dtype)
+        out = start.copy()
+        direct._loops().run(
+            np.ascontiguousarray(signal).ravel(),
+            np.ascontiguousarray(kernel).ravel(),
+            layout.bx,
+            layout.bk,
+            layout.geo,
+            out.ravel(),
+            workers,
+            padded,
+            accumulate=True,
+        )
+        expected = start + _reference(spec, x, k)
+        assert_close(out, expected, spec.acc_dtype, terms=k.size, scale=50.0 * k.size)
+
+
+def test_the_cost_model_counts_the_loops_passes():
+    from convolib.algorithms import _direct_kernels
+
+    assert costs.DIRECT_TAPS_PER_PASS == _direct_kernels.TAPS_PER_PASS
