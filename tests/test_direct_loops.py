@@ -19,14 +19,21 @@ from convolib.planner import make_plan
 from convolib.spec import build_spec
 from helpers import assert_close, random_array
 
-PATHS = ("padded", "padded-parallel", "rows", "rows-parallel")
+PATHS = ("padded", "padded-parallel", "planes", "planes-parallel", "rows", "rows-parallel")
 
 
 @pytest.fixture(params=PATHS)
 def path(request, monkeypatch):
-    """Force one path of the direct loops for every spec."""
-    padded = request.param.startswith("padded")
+    """Force one path of the direct loops for every spec (``planes`` where the stride
+    allows it, ``padded`` elsewhere)."""
+    padded = request.param.startswith(("padded", "planes"))
+    planes = request.param.startswith("planes")
     monkeypatch.setattr(costs, "direct_padded", lambda spec: padded)
+    monkeypatch.setattr(
+        costs,
+        "direct_planes",
+        lambda spec: planes and spec.ndim >= 2 and spec.stride[-2:] == (1, 1),
+    )
     if request.param.endswith("parallel"):
         monkeypatch.setattr(costs, "PARALLEL_MIN_TERMS", 0)
     direct._layout.cache_clear()
@@ -127,8 +134,11 @@ def test_infinite_kernel_taps_on_zero_padding_add_no_terms(path, mode):
     assert np.isfinite(expected).any() and np.isinf(expected).any()
 
 
-@pytest.mark.parametrize(("padded", "workers"), [(True, 1), (True, 2), (False, 1), (False, 2)])
-def test_accumulate_adds_to_what_the_output_holds(padded, workers):
+@pytest.mark.parametrize(
+    ("padded", "planes", "workers"),
+    [(p, q, w) for p, q in ((True, False), (True, True), (False, False)) for w in (1, 2)],
+)
+def test_accumulate_adds_to_what_the_output_holds(padded, planes, workers):
     """The loops' ``accumulate`` mode (used by separable's passes) adds the sum."""
     rng = np.random.default_rng(5)
     for (sx, sk, options), dtype in itertools.product(CASES[6:11], ["float64", "int64"]):
@@ -149,6 +159,7 @@ def test_accumulate_adds_to_what_the_output_holds(padded, workers):
             workers,
             padded,
             accumulate=True,
+            planes=planes and spec.stride[-2:] == (1, 1),
         )
         expected = start + _reference(spec, x, k)
         assert_close(out, expected, spec.acc_dtype, terms=k.size, scale=50.0 * k.size)

@@ -334,30 +334,110 @@ def test_bridge_module_matches_torch_layer():
     torch.testing.assert_close(ours.bias.grad, theirs.bias.grad)
 
 
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """gemm and winograd cut into many small chunks, run on two threads however small."""
+    from convolib import costs
+    from convolib.algorithms import gemm, winograd
+
+    cached = (gemm._chunks, gemm._work, gemm.layouts, gemm._taps_block, winograd._work)
+    monkeypatch.setattr(costs, "GEMM_CHUNK_BYTES", 64)
+    monkeypatch.setattr(costs, "GEMM_MIN_COLUMNS", 1)
+    monkeypatch.setattr(costs, "WINOGRAD_CHUNK_BYTES", 64)
+    monkeypatch.setattr(costs, "WINOGRAD_MIN_TILES", 1)
+    monkeypatch.setattr(costs, "LAYER_PARALLEL_MIN_S", 0.0)
+    for f in cached:
+        f.cache_clear()
+    yield
+    for f in cached:
+        f.cache_clear()
+
+
+def _layer_and_grads(layer, dtype=np.float64):
+    """A layer's operands and torch's output, input gradient and weight gradient."""
+    n, c, k, size, ks, stride, padding, dilation, groups = layer
+    x = RNG.standard_normal((n, c, *size)).astype(dtype)
+    w = RNG.standard_normal((k, c // groups, *ks)).astype(dtype)
+    options = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    xt, wt = torch.from_numpy(x).requires_grad_(), torch.from_numpy(w).requires_grad_()
+    y = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[len(size)](xt, wt, **options)
+    g = RNG.standard_normal(tuple(y.shape)).astype(dtype)
+    y.backward(torch.from_numpy(g))
+    return x, w, g, options, (y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy())
+
+
 @pytest.mark.parametrize("layer", LAYERS)
-@pytest.mark.parametrize("kind", ["windows", "outputs", "taps"])
-def test_every_gemm_layout_matches_torch(layer, kind, monkeypatch):
-    """Each way the gemm algorithm gathers windows, forward and weight gradient."""
+@pytest.mark.parametrize("kind", ["windows", "taps"])
+@pytest.mark.parametrize("chunks", ["default", "small"])
+def test_every_gemm_layout_matches_torch(layer, kind, chunks, monkeypatch, request):
+    """Each way the gemm algorithm gathers windows, forward and weight gradient, in
+    its default chunks and in chunks of one output row (or position) on two threads."""
     from convolib.algorithms import gemm
 
-    n, c, k, size, ks, stride, padding, dilation, groups = layer
-    x = RNG.standard_normal((n, c, *size))
-    w = RNG.standard_normal((k, c // groups, *ks))
-    options = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
-    expected = torch_conv(x, w, **options)
-    g = RNG.standard_normal(expected.shape)
-    spec = nn.plan(x, w, method="reference", **options).spec
-    if kind not in gemm.layouts(spec) or c // groups == 1:
-        return
-    monkeypatch.setattr(
-        gemm, "layout", lambda spec: kind if kind in gemm.layouts(spec) else "windows"
-    )
-    np.testing.assert_allclose(nn.conv(x, w, method="gemm", **options), expected)
-    xt, wt = torch.from_numpy(x), torch.from_numpy(w).requires_grad_()
-    fn = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[len(size)]
-    fn(xt, wt, **options).backward(torch.from_numpy(g))
+    if chunks == "small":
+        request.getfixturevalue("small_chunks")
+    x, w, g, options, (y, _, dw) = _layer_and_grads(layer)
+    if w.shape[1] == 1:
+        return  # one channel per group: a matrix-vector product, not gemm's
+    monkeypatch.setattr(gemm, "layout", lambda spec: kind)
+    np.testing.assert_allclose(nn.conv(x, w, method="gemm", **options), y)
     got = nn.conv_grad_weight(x, w.shape, g, method="gemm", **options)
-    np.testing.assert_allclose(got, wt.grad.numpy())
+    np.testing.assert_allclose(got, dw)
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize("method", ["gemm", "winograd"])
+def test_layers_give_the_same_result_on_any_number_of_threads(layer, method, small_chunks):
+    """Chunks are cut the same way whatever the thread count: the same bits."""
+    x, w, g, options, _ = _layer_and_grads(layer, np.float32)
+    for fn, args in ((nn.conv, (x, w)), (nn.conv_grad_weight, (x, w.shape, g))):
+        try:
+            one = fn(*args, method=method, workers=1, **options)
+        except ArgumentError:
+            continue
+        assert np.array_equal(fn(*args, method=method, workers=2, **options), one)
+
+
+WINOGRAD_LAYERS = [
+    # (N, C, K, spatial, padding, groups, padding_mode): edges, pads wider than the
+    # kernel, grouped channels, tiles that pass the image's edges
+    (2, 3, 5, (9, 8), 1, 1, "zeros"),
+    (1, 4, 4, (11, 7), 0, 1, "zeros"),
+    (3, 4, 6, (10, 10), (2, 3), 2, "zeros"),
+    (2, 3, 2, (13, 9), 1, 1, "reflect"),
+    (1, 2, 3, (5, 17), (0, 2), 1, "circular"),
+    (1, 3, 8, (5, 6), 1, 1, "zeros"),  # more filters than tiles: filters in blocks
+    (2, 4, 12, (4, 4), 1, 2, "reflect"),
+]
+
+
+@pytest.mark.parametrize("layer", WINOGRAD_LAYERS)
+@pytest.mark.parametrize("tile", [2, 4])
+@pytest.mark.parametrize("chunks", ["default", "small"])
+def test_winograd_layers_and_weight_gradients_match_torch(
+    layer, tile, chunks, monkeypatch, request
+):
+    """Both of winograd's forms: the layer (tiles of the output) and its weight gradient
+    (tiles of the output gradient), in default and in one-row chunks on two threads."""
+    from convolib.algorithms import winograd
+
+    if chunks == "small":
+        request.getfixturevalue("small_chunks")
+    monkeypatch.setitem(winograd.TILE_FOR, "float64", tile)
+    winograd._work.cache_clear()
+    n, c, k, size, padding, groups, mode = layer
+    x = RNG.standard_normal((n, c, *size))
+    w = RNG.standard_normal((k, c // groups, 3, 3))
+    options = {"padding": padding, "groups": groups, "padding_mode": mode}
+    expected = torch_conv(x, w, **options)
+    if tile == 4 and layer in WINOGRAD_LAYERS[-2:]:  # the filters-in-blocks schedule runs
+        assert winograd.filter_block(nn.plan(x, w, **options).spec, tile) is not None
+    np.testing.assert_allclose(nn.conv(x, w, method="winograd", **options), expected, atol=1e-12)
+    g = RNG.standard_normal(expected.shape)
+    got = nn.conv_grad_weight(x, w.shape, g, method="winograd", **options)
+    reference = nn.conv_grad_weight(x, w.shape, g, method="reference", **options)
+    np.testing.assert_allclose(got, reference, atol=1e-12)
+    winograd._work.cache_clear()
 
 
 @pytest.mark.parametrize("channels", [1, 3, 64])
@@ -380,6 +460,16 @@ def test_winograd_within_its_documented_bound(channels, dtype, padding_mode, til
     factor = ERROR_FACTOR[TILE_FOR[np.dtype(dtype).name]]
     bound = factor * eps * channels * 9 * np.abs(x).max() * np.abs(w).max()
     assert np.abs(got - exact).max() <= bound
+    # the weight gradient (the transposed form): sums of N · 23 · 18 terms
+    g = RNG.uniform(-1, 1, exact.shape).astype(dtype)
+    exact = nn.conv_grad_weight(
+        x.astype(np.float64), w.shape, g.astype(np.float64), padding=1, padding_mode=padding_mode
+    )
+    got = nn.conv_grad_weight(
+        x, w.shape, g, padding=1, padding_mode=padding_mode, method="winograd"
+    )
+    bound = factor * eps * g[:, 0].size * np.abs(x).max() * np.abs(g).max()
+    assert np.abs(got - exact).max() <= bound
 
 
 @pytest.mark.parametrize("chunks", [1, 2, 3])
@@ -398,16 +488,91 @@ def test_dask_input_gives_the_in_memory_result(chunks):
 
 
 @pytest.mark.parametrize(
-    ("x_shape", "w_shape", "options", "algorithm"),
+    ("x_shape", "w_shape", "options", "algorithm", "dtype"),
     [
-        ((8, 64, 56, 56), (64, 64, 3, 3), {"padding": 1}, "winograd"),  # n1
-        ((1, 3, 224, 224), (64, 3, 7, 7), {"stride": 2, "padding": 3}, "gemm"),  # n3
-        ((8, 384, 28, 28), (384, 1, 7, 7), {"padding": 3, "groups": 384}, "direct"),  # n5
-        ((8, 64, 56, 56), (256, 64, 1, 1), {}, "gemm"),  # n6
-        ((4, 16, 65536), (16, 16, 1025), {"padding": 512}, "fft"),  # n7
-        ((1, 1, 16, 16), (1, 1, 3, 3), {"padding": 1}, "direct"),  # one channel: no sum
+        ((8, 64, 56, 56), (64, 64, 3, 3), {"padding": 1}, "winograd", np.float32),  # n1
+        ((8, 128, 28, 28), (128, 128, 3, 3), {"padding": 1}, "winograd", np.float32),  # n2
+        ((1, 3, 224, 224), (64, 3, 7, 7), {"stride": 2, "padding": 3}, "gemm", np.float32),  # n3
+        ((8, 256, 14, 14), (256, 256, 3, 3), {"padding": 1}, "winograd", np.float32),  # n4
+        ((8, 384, 28, 28), (384, 1, 7, 7), {"padding": 3, "groups": 384}, "direct", np.float32),
+        ((8, 64, 56, 56), (256, 64, 1, 1), {}, "gemm", np.float32),  # n6
+        ((4, 16, 65536), (16, 16, 1025), {"padding": 512}, "fft", np.float32),  # n7
+        ((8, 64, 56, 56), (64, 64, 3, 3), {"padding": 1}, "winograd", np.float64),  # n9
+        # a 7x7 image with many channels: four tiles, and 4x the weights to transform
+        ((1, 512, 7, 7), (512, 512, 3, 3), {"padding": 1}, "gemm", np.float32),
+        ((1, 1, 16, 16), (1, 1, 3, 3), {"padding": 1}, "direct", np.float32),  # no sum
     ],
 )
-def test_planner_golden_choices_for_layers(x_shape, w_shape, options, algorithm):
-    x = np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), x_shape, [0] * len(x_shape))
-    assert nn.plan(x, np.zeros(w_shape, np.float32), **options).algorithm == algorithm
+def test_planner_golden_choices_for_layers(x_shape, w_shape, options, algorithm, dtype):
+    x = np.lib.stride_tricks.as_strided(np.zeros(1, dtype), x_shape, [0] * len(x_shape))
+    assert nn.plan(x, np.zeros(w_shape, dtype), **options).algorithm == algorithm
+
+
+def test_weight_gradients_of_3x3_layers_take_winograd():
+    """The weight gradient of n1 (a 3×3 output from a 56×56 kernel) is planned as
+    winograd's transposed form, the input gradient as a 3×3 layer."""
+    from convolib.planner import make_plan
+
+    x, g = (np.zeros((8, 64, 56, 56), np.float32) for _ in range(2))
+    w = np.zeros((64, 64, 3, 3), np.float32)
+    planned = []
+
+    def spy(signal, kernel, layer, *, method, workers, **geometry):
+        planned.append(make_plan(nn._spec(signal, kernel, layer, **geometry), method, workers))
+        return real(signal, kernel, layer, method=method, workers=workers, **geometry)
+
+    real, nn._sum = nn._sum, spy
+    try:
+        nn.conv_grad_weight(x, w.shape, g, padding=1)
+        nn.conv_grad_input(x.shape, w, g, padding=1)
+    finally:
+        nn._sum = real
+    assert [p.algorithm for p in planned] == ["winograd", "winograd"]
+    assert planned[0].spec.out == (3, 3) and planned[0].spec.m == (56, 56)
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_fft_takes_filters_in_blocks(layer, monkeypatch):
+    """A channel sum whose kernels' spectra would be too large transforms its filters a
+    few at a time (here two, the last block shorter where their number is odd)."""
+    from convolib import costs
+    from convolib.algorithms import fft
+
+    x, w, g, options, (y, _, dw) = _layer_and_grads(layer)
+    spec = nn.plan(x, w, method="fft", **options).spec
+    if spec.contract is None:
+        return
+    lengths = fft.fast_lengths(fft.layout(spec).circular)
+    per_filter = spec.channels * np.prod(fft.spectrum_shape(lengths, True)) * 16
+    groups, filters = options["groups"], w.shape[0] // options["groups"]
+    block = 2 if filters > 2 else 1
+    monkeypatch.setattr(costs, "FFT_BLOCK_BYTES", int(per_filter * groups * (block + 0.5)))
+    assert fft.filter_blocks(spec)[1] == block
+    np.testing.assert_allclose(nn.conv(x, w, method="fft", **options), y, atol=1e-10)
+    got = nn.conv_grad_weight(x, w.shape, g, method="fft", **options)
+    np.testing.assert_allclose(got, dw, atol=1e-10)
+
+
+def test_gemm_checks_only_the_kernel_for_non_finite_values():
+    """A window's column holds its own signal values only: NaN and inf in the signal
+    stay in their windows (as in the direct sum), so ``auto`` keeps gemm's result; an
+    infinite kernel tap on materialised zero padding would give NaN, so the kernel is
+    checked and the sum runs instead."""
+    from convolib.algorithms import gemm, registry
+    from convolib.execute import _values_need_the_sum
+
+    x = RNG.standard_normal((2, 3, 9, 8))
+    x[0, 1, 4, 4], x[1, 2, 0, 7] = np.nan, np.inf
+    w = RNG.standard_normal((4, 3, 3, 3))
+    got = nn.conv(x, w, padding=1, method="gemm")
+    expected = nn.conv(x, w, padding=1, method="reference")
+    assert np.array_equal(np.isnan(got), np.isnan(expected))
+    assert np.array_equal(np.isinf(got), np.isinf(expected))
+    finite = np.isfinite(expected)
+    np.testing.assert_allclose(got[finite], expected[finite])
+    spec = nn.plan(x, w, padding=1, method="gemm").spec
+    assert registry()["gemm"].local_signal_nonfinite(spec) == (gemm.layout(spec) == "windows")
+    k = np.ones((3, 3))
+    assert _values_need_the_sum(x, k, normwise=False, kernel_only=True) == (False, False)
+    assert _values_need_the_sum(x, k, normwise=False) == (True, False)
+    assert _values_need_the_sum(k, np.array([np.inf]), normwise=False, kernel_only=True)[0]

@@ -30,6 +30,10 @@ GOLDEN = [
     ("convolve", (1882,), (20,), object, "full", "limbs"),  # the last call of 100 dice
     ("convolve", (30000,), (2000,), object, "full", "ntt"),  # long kernel: transforms
     ("convolve", (30,), (3,), np.longdouble, "full", "reference"),
+    ("convolve", (2048, 2048), (15, 15), F32, "same", "separable"),  # i3: a rank-1 kernel
+    ("convolve", (4096, 4096), (49, 49), F32, "same", "separable"),  # i7: not overlap_save
+    ("convolve", (4096, 4096), (5, 5), np.uint8, "same", "separable"),  # i5: exact
+    ("convolve", (256, 256, 256), (9, 9, 9), F32, "same", "separable"),  # v2
 ]
 
 

@@ -14,7 +14,7 @@ import pytest
 import scipy.ndimage as ndi
 
 import convolib
-from convolib import factor
+from convolib import costs, factor
 from convolib.algorithms import registry
 from convolib.execute import execute
 from convolib.planner import make_plan
@@ -242,6 +242,55 @@ def test_large_problem_parallel_blocks_and_strips():
         assert_close(got, ref, F32, terms=2 * k.size, scale=magnitude(x, k))
 
 
+@pytest.mark.parametrize("m0", [2, 3, 4, 5, 7, 8, 9, 12, 13, 17])
+def test_fused_passes_over_every_group_of_rows_and_taps(m0):
+    """Column kernels of every length (groups of 8 and 4 taps over four output rows at
+    once, the rest row by row) and heights that leave 0 to 3 rows after the groups of
+    four, exactly for integers, against the exact sum."""
+    rng = np.random.default_rng(m0)
+    u, v = rng.integers(-9, 10, m0), rng.integers(-9, 10, 5)
+    u[0] = v[0] = 7  # not all zero
+    for height in (m0 + 4, m0 + 5, m0 + 6, m0 + 7):
+        x = rng.integers(0, 256, (height, 29)).astype(np.uint8)
+        for mode in ("full", "same", "valid"):
+            got = convolib.correlate(x, np.outer(u, v), mode, method="separable")
+            ref = convolib.correlate(x, np.outer(u, v), mode, method="reference")
+            assert got.dtype == ref.dtype == np.int64
+            assert np.array_equal(got, ref), (height, mode)
+        xf = x.astype(F64) / 7
+        got = convolib.correlate(xf, np.outer(u, v) / 3, "same", method="separable")
+        ref = convolib.correlate(xf, np.outer(u, v) / 3, "same", method="reference")
+        assert_close(got, ref, F64, terms=2 * m0 * 5, scale=magnitude(xf, np.outer(u, v) / 3))
+
+
+def test_tall_narrow_strips_with_strides():
+    """Many strips of one column block, with strides and dilations along both axes."""
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((2003, 41))
+    k = np.outer(rng.standard_normal(6), rng.standard_normal(5))
+    for stride, dilation in [((1, 1), (1, 1)), ((2, 1), (1, 2)), ((1, 3), (3, 1))]:
+        spec = build_spec("correlate", x, k, "same", stride=stride, dilation=dilation)
+        spec = replace(spec, kernel_rank=1)
+        got = execute(make_plan(spec, "separable"), x, k)
+        ref = execute(make_plan(spec, "reference"), x, k)
+        assert_close(got, ref, F64, terms=2 * k.size, scale=magnitude(x, k))
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal((700, 2500)).astype(F32)
+    k = np.outer(gaussian(13, 2.0, F32), gaussian(9, 1.5, F32))
+    one = convolib.convolve(x, k, "same", method="separable", workers=1)
+    two = convolib.convolve(x, k, "same", method="separable", workers=2)
+    assert np.array_equal(one, two)
+
+
+def test_loops_block_matches_the_cost_model():
+    from convolib.algorithms import _separable_kernels
+
+    assert _separable_kernels.BLOCK == costs.SEPARABLE_BLOCK
+
+
 def test_tails_are_accurate_elementwise():
     """A unit impulse returns the kernel: every tap within 2·M·eps of itself, tails too."""
     k = np.outer(gaussian(15, 1.0, F32), gaussian(15, 1.0, F32))  # tails ~1e-22 of the peak
@@ -332,6 +381,70 @@ def test_uint8_box_filter_is_exact_against_ndimage(boundary, size):
     expected = ndi.convolve(x.astype(np.int64), k.astype(np.int64), mode=NDIMAGE_MODES[boundary])
     assert got.dtype == np.int64
     assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_large_uint8_images_are_exact(workers):
+    """Several column blocks and strips, in parallel and serially; a Sobel kernel (signed
+    weights) and a box, every boundary, against scipy.ndimage's int64 sums."""
+    rng = np.random.default_rng(17)
+    x = rng.integers(0, 256, (520, 2300)).astype(np.uint8)
+    sobel = np.outer([1, 2, 1], [1, 0, -1]).astype(np.int16)
+    for k, boundary in [(sobel, "reflect"), (np.ones((7, 5), bool), "constant")]:
+        got = convolib.correlate(x, k, "same", boundary=boundary, workers=workers)
+        expected = ndi.correlate(
+            x.astype(np.int64), k.astype(np.int64), mode=NDIMAGE_MODES[boundary]
+        )
+        assert got.dtype == np.int64
+        assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    "dtype", [bool, np.uint8, np.int8, np.int16, np.uint16, ">u2", np.int32, np.uint32, np.uint64]
+)
+def test_integer_signals_of_every_dtype_are_exact_and_untouched(dtype):
+    """The passes read integer signals in their own dtype (uint8 and bool as they are,
+    others widened by the algorithm): the exact sum, and the input is not modified."""
+    rng = np.random.default_rng(18)
+    top = 1 if np.dtype(dtype).kind == "b" else min(int(np.iinfo(dtype).max), 60000)
+    low = 0 if np.dtype(dtype).kind in "bu" else -top
+    x = rng.integers(low, top, (40, 70), endpoint=True).astype(dtype)
+    x = x[:, ::2]  # not contiguous
+    before = x.copy()
+    k = np.outer([3, -1, 2], [1, 4, 1, -2])
+    got = convolib.convolve(x, k, "full", boundary="constant", fill_value=5, method="separable")
+    xo = np.pad(x.astype(np.int64), ((2, 2), (3, 3)), constant_values=5).tolist()
+    kf = k[::-1, ::-1].tolist()  # convolution: the kernel flipped, slid over x padded by m - 1
+    expected = [
+        [sum(xo[i + a][j + b] * kf[a][b] for a in range(3) for b in range(4)) for j in range(38)]
+        for i in range(42)
+    ]
+    assert got.dtype == np.int64
+    assert got.tolist() == expected
+    assert np.array_equal(x, before)
+
+
+@pytest.mark.parametrize("fill", [-3, 0, 7, 255, 300])
+def test_uint8_signals_padded_with_any_integer(fill):
+    """A fill value outside uint8's range pads a widened signal, never a wrapped one."""
+    x = np.arange(60, dtype=np.uint8).reshape(6, 10) * 4
+    k = np.outer([1, 2, 1], [1, 0, -1])
+    got = convolib.correlate(x, k, "same", boundary="constant", fill_value=fill, method="separable")
+    expected = ndi.correlate(x.astype(np.int64), k, mode="constant", cval=fill)
+    assert np.array_equal(got, expected)
+
+
+def test_uint8_sums_beyond_float32_stay_exact():
+    """255·Σ|k| at 2**24 sums in float32, exactly; one more and the sums (odd, above
+    2**24, which float32 cannot hold) take a wider type, still exactly."""
+    x = np.full((12, 30), 255, np.uint8)
+    for u, v in [([1, 1, 271], [1, 1, 239]), ([1, 1, 3], [1, 1, 13157])]:
+        k = np.outer(u, v)
+        got = convolib.correlate(x, k, "same", method="separable")
+        expected = ndi.correlate(x.astype(np.int64), k, mode="constant")
+        assert np.array_equal(got, expected)
+        assert expected.max() == 255 * k.sum()  # the bound is reached
+    assert 255 * 5 * 13159 > 2**24 and (255 * 5 * 13159) % 2 == 1
 
 
 def test_integers_beyond_float64_stay_exact():

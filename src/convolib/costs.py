@@ -81,36 +81,104 @@ PARALLEL_MIN_TERMS = 200_000
 """Below this many terms the direct loops run serially: numba's parallel launch
 costs a few microseconds, more than it saves on small problems."""
 
+# --- layers: gemm and winograd (algorithms/gemm.py, winograd.py) ----------------------
+# Both run chunks of work on Python threads, each calling BLAS on one thread. Measured
+# on a 2-core Intel Xeon (AVX-512, OpenBLAS 0.3.31 SkylakeX kernels; 2026-12), each part
+# alone on one thread, best of 15, over the layers of the benchmark suite (n1-n9) and
+# smaller ones (2×16×32², 4×32×17², 1×512×7², 16×8×16² in float64).
+
 GEMM_MAC_S = {
-    "float32": 2.2e-11,
-    "float64": 5.0e-11,
-    "complex64": 9.0e-11,
-    "complex128": 2.0e-10,
+    "float32": 1.6e-11,
+    "float64": 3.4e-11,
+    "complex64": 6.4e-11,
+    "complex128": 1.4e-10,
 }
-"""The gemm algorithm's matrix products (NumPy's OpenBLAS): seconds per multiply-add
-per thread, from (64 × 576) @ (576 × 3248) products on two threads (178 and 80
-GFLOP/s for float32 and float64, i.e. 44 and 20 G multiply-adds per second per
-thread), complex taken as four real products."""
+"""Matrix products (NumPy's OpenBLAS on one thread): seconds per multiply-add, from
+products of 200 to 2000 columns (15-16 ps in float32, 32-38 ps in float64); complex
+taken as four real products."""
 
-GEMM_HALF_SPEED_COLUMNS = 128
-"""Products with few columns run below the BLAS's peak: ``n`` columns are taken at
-``n / (n + GEMM_HALF_SPEED_COLUMNS)`` of it (Winograd's 36 products per group of
-tiles; measured: 784 columns ran at 0.78 of the large product's rate)."""
+GEMM_HALF_SPEED_COLUMNS = 16
+"""A product of ``n`` columns runs at ``n / (n + GEMM_HALF_SPEED_COLUMNS)`` of
+`GEMM_MAC_S`'s rate (measured: 25 columns at 0.65 of it, 64 at 0.8, 4 at 0.15)."""
 
-GEMM_GATHER_BYTES_PER_S = {"contiguous": 8e9, "strided": 1.5e9}
-"""Gathering windows into the matrix: rows copied as contiguous slices, or element
-by element along a strided view (NumPy copies of a 3×3 window view: about 1.5 GB/s);
-also the rate of the padding and output copies."""
+LAYER_THREAD_EFFICIENCY = 0.85
+"""Speed-up of each extra thread running chunks, as a fraction of one (two threads
+ran 1.74-1.91x one thread's speed on an otherwise idle machine)."""
 
-GEMM_CALL_OVERHEAD_S = 3e-5
-"""Fixed cost of one gemm call: reshapes, views, the BLAS thread setting."""
+GEMM_GATHER_BYTES_PER_S = 2.5e10
+"""Gathering windows into a chunk's matrix (compiled loops, one thread): bytes written
+(17-48 GB/s on rows of 28 to 224 outputs, stride 1 or 2)."""
 
-GEMM_WORKSPACE_BYTES = 32 * 2**20
-"""Signals are gathered in groups whose matrix stays under this size."""
+GEMM_GATHER_SEGMENT_S = 8e-9
+"""Gathering, per run of one output row copied for one (channel, tap): the loop's set-up
+(rows of 7 outputs gathered at 3.7 GB/s)."""
 
-WINOGRAD_PARALLEL_MIN = 1 << 20
-"""Tile elements below which winograd moves its tiles on one thread: parallel loops
-launched next to BLAS's spinning threads cost milliseconds on small layers."""
+PAD_BYTES_PER_S = 5e9
+"""Copying the signal into a padded buffer (NumPy, one thread, first touch included)."""
+
+GEMM_CALL_OVERHEAD_S = 5e-5
+"""Fixed cost of one gemm or winograd call: layout, allocations, the BLAS thread setting."""
+
+GEMM_CHUNK_S = 1e-5
+"""Fixed cost of one chunk (gather and product calls, handing it to a thread)."""
+
+GEMM_PRODUCT_CALL_S = 1.5e-5
+"""Fixed cost of one product of the ``taps`` layout (a strided view and a BLAS call)."""
+
+GEMM_CHUNK_BYTES = 2**20
+"""The ``windows`` layout gathers output rows in chunks whose matrix stays under this
+size (in a core's cache while it is multiplied)."""
+
+GEMM_MIN_COLUMNS = 128
+"""Fewest columns of a chunk's matrix (narrower products run below BLAS's rate)."""
+
+WINOGRAD_INPUT_S = {"float32": 2.7e-10, "float64": 6.4e-10}
+"""Winograd's input transform (``Bᵀ d B``, tiles gathered): seconds per transformed
+element, one thread (0.66-0.9 ns per element with 7-14 tile columns, 1.7-3 ns with 2-4:
+see `WINOGRAD_INPUT_ROW_S`)."""
+
+WINOGRAD_INPUT_ROW_S = 2.5e-7
+"""Winograd's input transform, per channel and tile row: the row transforms' set-up."""
+
+WINOGRAD_OUTPUT_S = {"float32": 2.0e-10, "float64": 3.5e-10}
+"""Winograd's output transform (``Aᵀ M A``, tiles scattered): seconds per element of
+the products, one thread."""
+
+WINOGRAD_OUTPUT_ROW_S = 6e-8
+"""Winograd's output transform, per filter and tile row."""
+
+WINOGRAD_WEIGHTS_S = {"float32": 5e-10, "float64": 7e-10}
+"""Winograd's kernel transform (``G w Gᵀ`` as one product by ``G ⊗ G``): seconds per
+transformed element written, one thread."""
+
+WINOGRAD_CHUNK_BYTES = 4 * 2**20
+"""Tile matrices (input transform and products) of one chunk: chunks that stay in a
+core's cache."""
+
+WINOGRAD_MIN_TILES = 64
+"""Fewest tiles per chunk, for efficient products."""
+
+
+LAYER_PARALLEL_MIN_S = 2e-3
+"""One thread's estimated work below which gemm and winograd run their chunks on one
+thread: threads that hand the interpreter back and forth between short calls made
+layers of 0.3-1.3 ms 1.1-1.9x slower on two threads than on one."""
+
+
+def layer_threads(work: float, chunks: int, workers: int) -> int:
+    """Threads for ``chunks`` chunks of ``work`` seconds in all (one thread's estimate)."""
+    return 1 if work < LAYER_PARALLEL_MIN_S else min(workers, chunks)
+
+
+def product_seconds(macs: float, columns: int, dtype: np.dtype) -> float:
+    """BLAS products of ``macs`` multiply-adds, ``columns`` wide, on one thread."""
+    return macs * GEMM_MAC_S[dtype.name] * (columns + GEMM_HALF_SPEED_COLUMNS) / columns
+
+
+def on_threads(seconds: float, threads: int) -> float:
+    """``seconds`` of one thread's work shared out over ``threads`` running chunks."""
+    return seconds / (1 + LAYER_THREAD_EFFICIENCY * (threads - 1))
+
 
 MEMORY_FRACTION = 0.8
 """Share of the currently available memory a call may use for its output and
@@ -127,6 +195,58 @@ def direct_padded(spec: Spec) -> bool:
     return padded < rows
 
 
+def direct_planes(spec: Spec) -> bool:
+    """Whether the padded path runs a plane at a time (stride 1 along the last two
+    axes): each pass covers a whole plane, at the price of the columns between its
+    rows; where passes over short rows cost more. Decided for one thread, as
+    `direct_padded`."""
+    return direct_padded(spec) and _planes_seconds(spec) < _lines_seconds(spec, 1)
+
+
+def _padded_lengths(spec: Spec) -> tuple[int, ...]:
+    """The padded path's buffer lengths (``_direct_kernels.geometry``)."""
+    lengths = []
+    for n, (lo, hi), o, s, m, d in zip(
+        spec.n, spec.pads, spec.out, spec.stride, spec.m, spec.dilation, strict=True
+    ):
+        reach = (o - 1) * s + (m - 1) * d + 1
+        lengths.append(max(n + lo, reach) if spec.zero_padding else n + lo + hi)
+    return tuple(lengths)
+
+
+def _lines_seconds(spec: Spec, threads: int) -> float:
+    """The padded path a row at a time: its passes, and the padded copy (one thread)."""
+    lines = math.prod(spec.batch) * math.prod(spec.out[:-1])
+    per_pass = DIRECT_TAPS_PER_PASS if not spec.ndim or spec.stride[-1] == 1 else 1
+    seconds = lines * -(-math.prod(spec.m) // per_pass) * DIRECT_PADDED_PASS_S / threads
+    if spec.zero_padding and any(lo or hi for lo, hi in spec.pads):
+        seconds += direct_padded_bytes(spec) * DIRECT_COPY_BYTE_S
+    return seconds
+
+
+DIRECT_PLANE_BYTES = 2**18
+"""The padded path runs a plane at a time only where a plane's padded signal fits in
+this many bytes (in a core's cache, with the plane's wide rows)."""
+
+
+def _planes_seconds(spec: Spec) -> float:
+    """The padded path a plane at a time, on one thread: its passes, the terms of the
+    columns between rows, each plane's padded copy and the rows copied out."""
+    if spec.ndim < 2 or spec.stride[-2:] != (1, 1):
+        return math.inf
+    item, taps = spec.acc_dtype.itemsize, math.prod(spec.m)
+    o1, o2 = spec.out[-2:]
+    len1, len2 = _padded_lengths(spec)[-2:]
+    extent = (spec.m[-3] - 1) * spec.dilation[-3] + 1 if spec.ndim > 2 else 1
+    if extent * len1 * len2 * item > DIRECT_PLANE_BYTES:
+        return math.inf
+    planes = math.prod(spec.batch) * math.prod(spec.out[:-2])
+    term = DIRECT_TERM_S.get(spec.acc_dtype.name, math.inf)
+    seconds = planes * -(-taps // DIRECT_TAPS_PER_PASS) * DIRECT_PADDED_PASS_S
+    seconds += planes * ((o1 - 1) * len2 + o2 - o1 * o2) * taps * term
+    return seconds + planes * (extent * len1 * len2 + o1 * o2) * item * DIRECT_COPY_BYTE_S
+
+
 def _direct_paths(spec: Spec, threads: int) -> tuple[float, float]:
     """Seconds of the direct loops' two paths on ``threads``, before the work they share."""
     item = spec.acc_dtype.itemsize
@@ -138,9 +258,8 @@ def _direct_paths(spec: Spec, threads: int) -> tuple[float, float]:
     rows = passes * -(-last // direct_block(item)) * DIRECT_PASS_S
     if spec.ndim and spec.zero_padding and any(spec.pads[-1]):
         rows += lines * taps * DIRECT_EDGE_S
-    padded = passes * DIRECT_PADDED_PASS_S / threads
-    if spec.zero_padding and any(lo or hi for lo, hi in spec.pads):  # copied on one thread
-        padded += direct_padded_bytes(spec) * DIRECT_COPY_BYTE_S
+    planes = math.prod(spec.batch) * math.prod(spec.out[:-2])  # shared out over threads
+    padded = min(_lines_seconds(spec, threads), _planes_seconds(spec) / min(threads, planes))
     return rows / threads, padded
 
 
@@ -186,19 +305,66 @@ def available_memory() -> int:
         return 2**63 - 1
 
 
-# --- separable algorithm (algorithms/separable.py, factor.py) --------------------------
-# Its 1-D passes run on the direct loops' register-blocked passes. Measured on the
-# developer machine (2 cores, Zen 4) with 2048² and 4096² float32/int64 images,
-# kernels of 3 to 49 taps per axis, 1 and 2 threads (separable vs direct, medians).
+# --- separable algorithm (algorithms/separable.py, _separable_kernels.py, factor.py) ---
+# Fitted (relative least squares, one thread, best of 7; 2-core Intel Xeon, AVX-512,
+# 2026-12) to `Separable.run` on 128² to 4096² images in float32 and float64 with
+# kernels of 3 to 49 taps per axis, uint8 and int64 images with 3×3 to 9×9 boxes, and
+# 64³ to 256³ float32 volumes with 9³ Gaussians: estimates within 0.85-1.4 of the
+# measured times. The fused passes sum in float32 at about 32 G multiply-adds per
+# second and thread, 60% of the FMA peak the benchmark suite measures there.
 
-SEPARABLE_TERMS_PER_S = {"float32": 1.5e10, "float64": 1.1e10, "int64": 1.0e10}
-"""Multiply-adds per second per thread of the 1-D passes (2048² and 4096² images,
-15- and 49-tap Gaussians, 5×5 integer boxes)."""
+SEPARABLE_TERM_S = {"float32": 3.1e-11, "float64": 5.9e-11, "int64": 2.0e-10}
+"""Seconds per multiply-add per thread of the fused passes, by the dtype they sum in
+(int64: integers too large for float64's significand, 2048² with 9×9 and 3×3 boxes)."""
 
-SEPARABLE_BYTES_PER_S = 1.0e10
-"""Memory traffic per second per thread, a floor under the passes' time: the signal
-read, the output written (first touch included), and three times each intermediate
-array (zeroed, written by one pass, read by the next)."""
+SEPARABLE_ROW_S = 1.2e-10
+"""Per element of each row-pass row: the input copied into the padded line, the loop
+overhead of the passes."""
+
+SEPARABLE_BYTE_S = 3.5e-11
+"""Per byte of the output of the fused passes, written."""
+
+SEPARABLE_MEMORY_BYTE_S = 2.5e-11
+"""Per byte of the input and output of the fused passes where together they exceed
+`DIRECT_CACHE_BYTES`: read and written through memory."""
+
+SEPARABLE_PASS_BYTE_S = 1.5e-10
+"""Per byte of the input read and the output written by a pass along a single axis
+(on the direct loops, which stream whole arrays through memory: 256³ and 128³ float32
+volumes, 9 taps along the first axis)."""
+
+SEPARABLE_FAULT_BYTE_S = 1.5e-10
+"""Per byte, beyond `SEPARABLE_BYTE_S`, of an array of `SEPARABLE_FRESH_BYTES` or more:
+the C library maps such arrays fresh from the system, so the first write of each page
+faults and the system zeroes it."""
+
+SEPARABLE_FRESH_BYTES = 32 * 2**20
+"""Arrays from this size on are mapped fresh on every call (glibc's largest
+``mmap`` threshold); smaller ones are reused from the heap."""
+
+SEPARABLE_SCAN_BYTE_S = 8e-11
+"""Per byte of an int64 signal: the passes over its values that bound the sums."""
+
+SEPARABLE_BLOCK = 1024
+"""Output columns of one task of the fused passes: ``BLOCK`` in
+``algorithms/_separable_kernels.py`` (a literal there, as `DIRECT_TAPS_PER_PASS`)."""
+
+SEPARABLE_CALL_S = 2e-5
+"""Fixed cost of one call of the separable algorithm: the Python around the passes, the
+factors looked up, the weights laid out, the compiled loops entered (a 32² image with
+a 3×3 kernel: 22 us in all)."""
+
+SEPARABLE_PARALLEL_MIN_S = 3e-4
+"""The fused passes' tasks go to Python threads where their work is estimated at more
+than this on one thread: two threads broke even at 0.2-0.3 ms (2-core Intel Xeon,
+2026-12; 1.15x at 0.4 ms, 1.3x at 0.8 ms, 1.9x at 7 ms)."""
+
+SEPARABLE_THREADS_S = 1e-4
+"""Handing the fused passes' tasks to Python threads and waiting for them (measured:
+80-110 us for 2 to 8 tasks of 5 us to 0.2 ms on two threads)."""
+
+SEPARABLE_TASKS_PER_CPU = 4
+"""Tasks per core the fused passes aim at (strips of output rows times column blocks)."""
 
 SEPARABLE_RANK_MAX_TAPS = 4096
 """Kernels with more taps are not factorised (the SVD of a 64×64 kernel takes about a
@@ -294,6 +460,12 @@ FFT_BYTES_PER_S = {"cache": 120e9, "memory": 30e9}
 
 FFT_CALL_OVERHEAD_S = 3e-5
 """Fixed cost of one call of either transform algorithm."""
+
+FFT_BLOCK_BYTES = 16 * 2**20
+"""A channel sum over a bank of kernels (a layer's filters) transforms its kernels in
+blocks whose spectra stay under this size, each multiplied and transformed back in
+turn: the workspace stays bounded (n7's 16 × 16 kernels of 1025 taps on 65536-sample
+signals held 69 MiB of kernel spectra at once; in blocks of 4 filters, the same time)."""
 
 OS_GROUP_BYTES = 2 * 2**20
 """Workspace of one group of overlap-save frames (they are transformed together).

@@ -35,11 +35,15 @@ def _reversed(d: int) -> tuple:
     return (..., *([slice(None, None, -1)] * d))
 
 
-def prepare(spec: Spec, x: np.ndarray, k: np.ndarray) -> tuple[Spec, np.ndarray, np.ndarray]:
+def prepare(
+    spec: Spec, x: np.ndarray, k: np.ndarray, narrow: bool = False
+) -> tuple[Spec, np.ndarray, np.ndarray]:
     """The (signal, kernel) pair of the canonical problem, and the spec to run it under.
 
     That spec is ``spec`` itself, except when an int64 sum might overflow: then it
     computes with Python ints (object dtype), which only the reference supports.
+    ``narrow`` leaves a bool or integer signal of int64 sums in its own dtype
+    (`Algorithm.narrow_signal`).
     """
     signal, kernel = (k, x) if spec.swap else (x, k)
     signal = _canonical(signal, spec, spec.signal_flip, spec.signal_flip)
@@ -50,7 +54,7 @@ def prepare(spec: Spec, x: np.ndarray, k: np.ndarray) -> tuple[Spec, np.ndarray,
     ):
         spec = replace(spec, acc_dtype=np.dtype(object))
         acc = spec.acc_dtype
-    if signal.dtype != acc:
+    if signal.dtype != acc and not (narrow and acc.kind == "i"):
         signal = signal.astype(acc)
     if kernel.dtype != acc:
         kernel = kernel.astype(acc)
@@ -58,13 +62,14 @@ def prepare(spec: Spec, x: np.ndarray, k: np.ndarray) -> tuple[Spec, np.ndarray,
 
 
 def _values_need_the_sum(
-    signal: np.ndarray, kernel: np.ndarray, normwise: bool
+    signal: np.ndarray, kernel: np.ndarray, normwise: bool, kernel_only: bool = False
 ) -> tuple[bool, bool]:
     """Whether the planned algorithm's result would be wrong for these values, and
     whether both operands are non-negative (real).
 
     A transform spreads NaN and inf to every output (a matrix product over
-    materialised zero padding spreads an infinite kernel tap to the border outputs).
+    materialised zero padding spreads an infinite kernel tap to the border outputs:
+    ``kernel_only`` says that only the kernel's values can do harm).
     An algorithm whose error is bounded in norm, relative to the largest outputs,
     fails where non-negative inputs span more than ``1/sqrt(eps)`` (a probability
     vector from 1 down to 1e-12, say): the small outputs would drown in that error,
@@ -72,7 +77,7 @@ def _values_need_the_sum(
     """
     real = signal.dtype.kind != "c"
     bounds = []
-    for a in (signal, kernel):
+    for a in (kernel,) if kernel_only and not normwise else (signal, kernel):
         parts = (a,) if real else (a.real, a.imag)
         # min and max are NaN where a NaN is, and ±inf bounds an infinity: two
         # vectorised passes, no temporary arrays.
@@ -94,15 +99,20 @@ def execute(plan: Plan, x: np.ndarray, k: np.ndarray) -> np.ndarray:
     spec = plan.spec
     if spec.empty:
         return np.zeros(spec.out_shape, spec.out_dtype)
-    run_spec, signal, kernel = prepare(spec, x, k)
     algorithms = registry()
+    narrow = algorithms[plan.algorithm].narrow_signal and not plan.fallback
+    run_spec, signal, kernel = prepare(spec, x, k, narrow)
     widened = run_spec is not spec
     algorithm, nonnegative = plan.algorithm, False
     if widened:
         algorithm = "reference"
     elif plan.fallback:
+        chosen = algorithms[plan.algorithm]
         needs_sum, nonnegative = _values_need_the_sum(
-            signal, kernel, algorithms[plan.algorithm].accuracy == "normwise"
+            signal,
+            kernel,
+            chosen.accuracy == "normwise",
+            kernel_only=chosen.local_signal_nonfinite(run_spec),
         )
         if needs_sum:
             algorithm = plan.fallback

@@ -142,6 +142,21 @@ def factors(k: np.ndarray, dtype: object = None) -> list[Term]:
     return _fibres(a, dt) if terms is None else terms
 
 
+def cached_factors(k: np.ndarray, dtype: object) -> list[Term]:
+    """`factors` of ``k`` for ``dtype`` sums, remembered by value (read-only arrays)."""
+    a = np.ascontiguousarray(k)
+    return _cached_factors(a.tobytes(), a.dtype.str, a.shape, np.dtype(dtype).str)  # type: ignore[call-overload]
+
+
+@lru_cache(maxsize=64)
+def _cached_factors(data: bytes, dtype: str, shape: tuple[int, ...], acc: str) -> list[Term]:
+    terms = factors(np.frombuffer(data, dtype).reshape(shape), acc)
+    for term in terms:
+        for v in term:
+            v.flags.writeable = False
+    return terms
+
+
 def outer(term: Term) -> np.ndarray:
     """The outer product of one term's vectors.
 

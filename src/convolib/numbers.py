@@ -162,6 +162,31 @@ def _max_abs_bound(a: np.ndarray) -> int:
     return max(-int(info.min), int(info.max))
 
 
+def max_abs(a: np.ndarray) -> int:
+    """An upper bound on ``|a|`` for an integer or bool array: from the dtype where it
+    is at most 32 bits wide, else from the values (a pass over them).
+
+    >>> max_abs(np.zeros(3, np.uint8)), max_abs(np.array([5, -7]))
+    (255, 7)
+    """
+    if a.size == 0:
+        return 0
+    if a.dtype.itemsize <= 4:
+        return _max_abs_bound(a)
+    return max(int(a.max()), -int(a.min()))
+
+
+def exact_in_float(bound: int, dtype: object) -> bool:
+    """Whether integer sums are exact in the float ``dtype`` when every term and partial
+    sum is at most ``bound`` in magnitude: the dtype holds every integer up to
+    ``2**(significand bits)``, so no product or sum rounds (float32: 2**24).
+
+    >>> exact_in_float(255 * 25, np.float32), exact_in_float(2**53 + 1, np.float64)
+    (True, False)
+    """
+    return bound <= 2 ** (np.finfo(dtype).nmant + 1)  # type: ignore[arg-type]
+
+
 def int64_sums_fit(
     signal: np.ndarray, kernel: np.ndarray, n_axes: int, fill_value: object = 0
 ) -> bool:

@@ -15,7 +15,8 @@ transforms that round) and ``local_nonfinite`` (false where one NaN or inf sprea
 to every output).
 
 ``run`` receives the operands in canonical layout (batch axes first, convolved axes
-last, already flipped/conjugated, in ``spec.acc_dtype``; the channel axis, where
+last, already flipped/conjugated, in ``spec.acc_dtype``, except a bool or integer
+signal for an algorithm that sets ``narrow_signal``; the channel axis, where
 ``spec.contract`` names one, just before the convolved axes) and returns an array
 of shape ``spec.batch + spec.out`` in ``spec.acc_dtype``.
 """
@@ -50,9 +51,19 @@ class Algorithm(ABC):
     """Computes the sum itself, so integer and object inputs stay exact (not rounded)."""
     local_nonfinite: ClassVar[bool] = True
     """NaN and inf reach only the outputs whose window holds them (not true of FFTs)."""
+
+    def local_signal_nonfinite(self, spec: Spec) -> bool:
+        """Whether NaN and inf in the signal, though not in the kernel, reach only the
+        outputs whose window holds them: then only the kernel's values are checked
+        before running (see ``local_nonfinite``)."""
+        return self.local_nonfinite
+
     channel_sum: ClassVar[bool] = False
     """Sums over a channel axis (``spec.contract``); the planner offers it no other
     spec with one."""
+    narrow_signal: ClassVar[bool] = False
+    """``run`` takes a bool or integer signal in its own dtype where the sums are int64
+    (it widens what it needs), which spares a copy of the signal in int64."""
     accuracy: ClassVar[str] = "elementwise"
     """The error bound it meets (DESIGN.md): ``"elementwise"``, within
     ``2·m·eps·(|x|*|k|)`` per element (m terms per output), or ``"normwise"``, within

@@ -18,7 +18,10 @@ picks one):
 * ``_padded``: the signal is first copied into a zero-padded buffer (``_pad``), so
   every pass covers a whole output row without edge tests and takes its taps from
   any kernel row. A kernel holding NaN or inf runs on ``_rows`` instead: ``0 * inf``
-  is NaN where the sum has no term.
+  is NaN where the sum has no term. Where rows are short and the stride is 1 along
+  the last two axes, ``_planes`` runs the same passes over whole planes, each padded
+  on its own (`costs.direct_planes`): each output gets the same terms in the same
+  order.
 
 The loops index flattened arrays with unsigned integers (``U``), which numba does
 not wrap around as it does negative indices, so the passes vectorise; and they make
@@ -243,35 +246,118 @@ def _padded(l0, l1, P, at, w, bx, bk, geo, Y, accumulate):
             _add(Y, y, P, at, j, w, wb + j, min(TAPS_PER_PASS, M - j), row, U(O2))
 
 
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def _planes(q0, q1, S, at, w, bx, bk, geo, Y, accumulate):
+    """Output planes ``q0 .. q1 - 1`` (counted over batch and o0), stride 1 along the
+    last two axes: the signal rows each plane reads are copied into a zero-padded
+    buffer (``slab``), and the plane's rows run as one wide row (output ``(i1, i2)`` at
+    ``i1·len2 + i2``, the columns between rows computed and dropped), so that a pass
+    covers a whole plane; then the rows are copied out."""
+    lo0, lo1, lo2, s0, d0 = geo[0], geo[1], geo[2], geo[3], geo[6]
+    len1, len2, n0, n1, n2 = geo[10], geo[11], geo[12], geo[13], geo[14]
+    M, O0, O1, O2 = geo[15] * geo[16] * geo[17], geo[18], geo[19], geo[20]
+    extent = (geo[15] - 1) * d0 + 1  # signal planes along axis 0 that one output plane reads
+    n = U((O1 - 1) * len2 + O2)
+    slab = np.empty(extent * len1 * len2, Y.dtype)
+    wide = np.empty(n, Y.dtype)
+    i0 = q0 % O0
+    b = q0 // O0
+    for plane in range(q0, q1):
+        if plane > q0:  # the next plane: count up, without divisions
+            i0 += 1
+            if i0 == O0:
+                i0, b = 0, b + 1
+        for i in range(U(slab.size)):
+            slab[i] = 0
+        for t in range(extent):
+            p0 = i0 * s0 + t - lo0
+            if 0 <= p0 < n0:
+                for p1 in range(n1):
+                    src = U(((bx[b] * n0 + p0) * n1 + p1) * n2)
+                    dst = U((t * len1 + p1 + lo1) * len2 + lo2)
+                    for i in range(U(n2)):
+                        slab[dst + i] = S[src + i]
+        for i in range(n):
+            wide[i] = 0
+        wb = bk[b] * M
+        for j in range(0, M, TAPS_PER_PASS):
+            _add(wide, U(0), slab, at, j, w, wb + j, min(TAPS_PER_PASS, M - j), 0, n)
+        y = U(plane * O1 * O2)
+        for i1 in range(O1):
+            src, dst = U(i1 * len2), y + U(i1 * O2)
+            if accumulate:
+                for i in range(U(O2)):
+                    Y[dst + i] += wide[src + i]
+            else:
+                for i in range(U(O2)):
+                    Y[dst + i] = wide[src + i]
+
+
 @nb.njit(cache=True, nogil=True)
 def _finite(a):
     return np.all(a - a == 0)  # x - x is NaN for NaN and ±inf, 0 for other numbers
 
 
 @nb.njit(cache=True, nogil=True)
-def correlate_serial(S, W, bx, bk, geo, Y, accumulate, padded):
-    """The correlation on this thread, on the padded loop if asked and the kernel is finite."""
+def correlate_serial(S, W, bx, bk, geo, Y, accumulate, padded, planes):
+    """The correlation on this thread, on the padded loop if asked and the kernel is
+    finite (a plane at a time if ``planes``)."""
     first = np.int64(0)  # not a literal 0: one compiled _rows and _padded serve both drivers
     if padded and _finite(W):
         at, w = _taps(W, geo)
-        _padded(first, _lines(geo), _pad(S, geo), at, w, bx, bk, geo, Y, accumulate)
+        if planes:
+            _planes(first, _plane_count(geo), S, at, w, bx, bk, geo, Y, accumulate)
+        else:
+            _padded(first, _lines(geo), _pad(S, geo), at, w, bx, bk, geo, Y, accumulate)
     else:
         _rows(first, _tasks(geo), S, W, bx, bk, geo, Y, accumulate)
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
-def correlate_parallel(S, W, bx, bk, geo, Y, accumulate, padded, chunks):
-    """`correlate_serial` in ``chunks`` runs of nearly equal numbers of rows or tasks."""
+def correlate_parallel(S, W, bx, bk, geo, Y, accumulate, padded, planes, chunks):
+    """`correlate_serial` in ``chunks`` runs of nearly equal numbers of rows, planes or tasks."""
     if padded and _finite(W):
-        P, (at, w), lines = _pad(S, geo), _taps(W, geo), _lines(geo)
-        for c in nb.prange(chunks):
-            _padded(
-                c * lines // chunks, (c + 1) * lines // chunks, P, at, w, bx, bk, geo, Y, accumulate
-            )
+        at, w = _taps(W, geo)
+        if planes:
+            count = _plane_count(geo)
+            for c in nb.prange(chunks):
+                _planes(
+                    c * count // chunks,
+                    (c + 1) * count // chunks,
+                    S,
+                    at,
+                    w,
+                    bx,
+                    bk,
+                    geo,
+                    Y,
+                    accumulate,
+                )
+        else:
+            P, lines = _pad(S, geo), _lines(geo)
+            for c in nb.prange(chunks):
+                _padded(
+                    c * lines // chunks,
+                    (c + 1) * lines // chunks,
+                    P,
+                    at,
+                    w,
+                    bx,
+                    bk,
+                    geo,
+                    Y,
+                    accumulate,
+                )
     else:
         tasks = _tasks(geo)
         for c in nb.prange(chunks):
             _rows(c * tasks // chunks, (c + 1) * tasks // chunks, S, W, bx, bk, geo, Y, accumulate)
+
+
+@nb.njit(cache=True, nogil=True)
+def _plane_count(geo):
+    """Output planes (batch times o0)."""
+    return geo[21] * geo[18]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -326,17 +412,19 @@ def run(
     workers: int,
     padded: bool,
     accumulate: bool = False,
+    planes: bool = False,
 ) -> None:
     """Write the correlation into ``Y``, or add it (module docstring), on up to
-    ``workers`` threads; ``padded`` picks the padded loop. The arrays are
-    one-dimensional and contiguous."""
+    ``workers`` threads; ``padded`` picks the padded loop, ``planes`` its plane at a
+    time form (stride 1 along the last two axes only). The arrays are one-dimensional
+    and contiguous."""
     if workers > 1:
         launch(
             workers,
             lambda threads: correlate_parallel(
-                S, W, bx, bk, geo, Y, accumulate, padded, threads * CHUNKS_PER_THREAD
+                S, W, bx, bk, geo, Y, accumulate, padded, planes, threads * CHUNKS_PER_THREAD
             ),
-            lambda: correlate_serial(S, W, bx, bk, geo, Y, accumulate, padded),
+            lambda: correlate_serial(S, W, bx, bk, geo, Y, accumulate, padded, planes),
         )
     else:
-        correlate_serial(S, W, bx, bk, geo, Y, accumulate, padded)
+        correlate_serial(S, W, bx, bk, geo, Y, accumulate, padded, planes)

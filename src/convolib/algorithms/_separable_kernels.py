@@ -1,15 +1,26 @@
 """Compiled loop of the separable algorithm: two 1-D passes fused through a ring buffer.
 
-``S`` is (batches, n0, n1), ``Y`` is (batches, o0, o1); ``u`` correlates along axis 0
-and ``v`` along axis 1 (the contiguous one), each with its own padding ``lo``, stride
-and dilation; the result is added into ``Y``. A task is one block of output columns
-of one strip of output rows. Walking down the strip, it correlates each input row it
-needs with ``v`` once, into a ring buffer that holds the rows of one window (small
-enough for the L2 cache), and adds ``u``-weighted rows of the ring into the output
-row: the intermediate image never goes through memory. Taps that fall outside the
-signal are skipped in both passes (implicit zero padding, absent terms), and every
-inner loop runs over contiguous columns ("axpy" order), as in ``_direct_kernels``;
-importing this module imports numba.
+The problem arrives flattened: ``S`` holds the signal batches, each (n0, n1), ``Y``
+the output batches, each (o0, o1); ``u`` correlates along axis 0 and ``v`` along axis
+1 (the contiguous one), each with its own padding ``lo``, stride and dilation
+(`geometry`); the result is written into ``Y``, or added to what it holds
+(``accumulate``). ``S`` may be narrower than the sums (uint8 read as it is) and ``Y``
+of another dtype (int64 for integer sums run exactly in floats: `separable._operands`).
+
+A task is one block of output columns of one strip of output rows. Walking down the
+strip, it correlates each input row it needs with ``v`` once, into a ring buffer
+that holds the rows of one window (the intermediate image never goes through
+memory), and adds ``u``-weighted ring rows into the output rows. Rows outside the
+signal are zero rows in the ring, and each input row is first copied (and converted
+to the sums' dtype) into a zero-padded line, so no pass tests for edges: the zeros
+add exact zeros, and the kernel holds no NaN or inf (`convolib.factor` gives such
+kernels no rank). Every inner loop runs over contiguous columns ("axpy" order) and
+adds up to `TAPS_PER_PASS` taps per pass; with unit stride and dilation along axis 0
+a pass of the column pass adds taps into `ROWS_PER_PASS` output rows at once, each ring
+row loaded once for all of them, into a buffer ``T`` of those rows converted into
+``Y`` at the end. As in ``_direct_kernels``, the loops index flattened arrays with
+unsigned integers (``U``) and make no array views, so they vectorise and do no
+reference counting. Importing this module imports numba.
 """
 
 from __future__ import annotations
@@ -17,192 +28,311 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._launch import launch
+from ._launch import each_in_threads
 
-TAPS_PER_PASS = 4
+U = nb.uint64
+
+TAPS_PER_PASS = 8
 """Taps added in one pass over a row (register blocking: one load and store of an
-output per four multiply-adds)."""
+output per eight multiply-adds)."""
+
+ROWS_PER_PASS = 4
+"""Output rows one pass of the column pass adds into (``_add4``)."""
+
+BLOCK = 1024
+"""Output columns of one task: `costs.SEPARABLE_BLOCK` (a literal here: numba's cache
+of this module does not see changes to other modules)."""
 
 
-@nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
-def _span(c0, c1, off, n2):
-    """Outputs of ``[c0, c1)`` whose tap at ``off`` lies inside the row of ``n2`` samples."""
-    return max(c0, -off), min(c1, n2 - off)
-
-
-@nb.njit(cache=True, nogil=True, fastmath={"contract"})
-def _taps(out, base, row, w, j2, g, d2, lo2, c0, c1, n2):
-    """Add taps ``j2 .. j2 + g - 1`` (``g <= 4``) of the kernel row ``w`` to outputs
-    ``c0 .. c1 - 1``, which ``out`` holds from index ``base`` on.
-
-    Where all ``g`` taps are inside the row, one fused pass; the edges, where some
-    tap falls on implicit zeros, tap by tap.
-    """
-    first, last = c0, c1
-    for q in range(g):
-        f, e = _span(c0, c1, (j2 + q) * d2 - lo2, n2)
-        first, last = max(first, f), min(last, e)
-    if last > first:
-        o = j2 * d2 - lo2
-        dst = out[first - base : last - base]
-        a = row[first + o : last + o]
-        if g == 1:
-            w0 = w[j2]
-            for i in range(dst.shape[0]):
-                dst[i] += w0 * a[i]
-        elif g == 2:
-            w0, w1 = w[j2], w[j2 + 1]
-            b = row[first + o + d2 : last + o + d2]
-            for i in range(dst.shape[0]):
-                dst[i] += w0 * a[i] + w1 * b[i]
-        elif g == 3:
-            w0, w1, w2 = w[j2], w[j2 + 1], w[j2 + 2]
-            b = row[first + o + d2 : last + o + d2]
-            c = row[first + o + 2 * d2 : last + o + 2 * d2]
-            for i in range(dst.shape[0]):
-                dst[i] += w0 * a[i] + w1 * b[i] + w2 * c[i]
-        else:
-            w0, w1, w2, w3 = w[j2], w[j2 + 1], w[j2 + 2], w[j2 + 3]
-            b = row[first + o + d2 : last + o + d2]
-            c = row[first + o + 2 * d2 : last + o + 2 * d2]
-            e = row[first + o + 3 * d2 : last + o + 3 * d2]
-            for i in range(dst.shape[0]):
-                dst[i] += w0 * a[i] + w1 * b[i] + w2 * c[i] + w3 * e[i]
-    for q in range(g):
-        off = (j2 + q) * d2 - lo2
-        f, e = _span(c0, c1, off, n2)
-        wq = w[j2 + q]
-        if last <= first:
-            _axpy(out, base, row, wq, off, f, e)
-        else:
-            _axpy(out, base, row, wq, off, f, min(e, first))
-            _axpy(out, base, row, wq, off, max(f, last), e)
+@nb.njit(cache=True, nogil=True, inline="always")
+def _put(D, k, s, first):
+    """``D[k] = s``, or ``D[k] += s`` after the first pass."""
+    if first:
+        D[k] = s
+    else:
+        D[k] += s
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
-def _axpy(out, base, row, w, off, first, last):
-    if last > first:
-        dst = out[first - base : last - base]
-        src = row[first + off : last + off]
-        for i in range(dst.shape[0]):
-            dst[i] += w * src[i]
+def _add(D, d, A, at, q, w, j, g, n, first):
+    """``D[d + i] += Σ w[j + t]·A[at[q + t] + i]`` over ``t < g`` (1 to 8 taps; ``at`` and
+    ``w`` readable 8 entries on), for ``i < n``; ``=`` if ``first``."""
+    a, b, c, e = U(at[q]), U(at[q + 1]), U(at[q + 2]), U(at[q + 3])
+    f, h, k, m = U(at[q + 4]), U(at[q + 5]), U(at[q + 6]), U(at[q + 7])
+    w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
+    w4, w5, w6, w7 = w[j + 4], w[j + 5], w[j + 6], w[j + 7]
+    if g == 1:
+        for i in range(n):
+            _put(D, d + i, w0 * A[a + i], first)
+    elif g == 2:
+        for i in range(n):
+            _put(D, d + i, w0 * A[a + i] + w1 * A[b + i], first)
+    elif g == 3:
+        for i in range(n):
+            _put(D, d + i, w0 * A[a + i] + w1 * A[b + i] + w2 * A[c + i], first)
+    elif g == 4:
+        for i in range(n):
+            _put(D, d + i, w0 * A[a + i] + w1 * A[b + i] + w2 * A[c + i] + w3 * A[e + i], first)
+    elif g == 5:
+        for i in range(n):
+            _put(
+                D,
+                d + i,
+                w0 * A[a + i] + w1 * A[b + i] + w2 * A[c + i] + w3 * A[e + i] + w4 * A[f + i],
+                first,
+            )
+    elif g == 6:
+        for i in range(n):
+            _put(
+                D,
+                d + i,
+                w0 * A[a + i]
+                + w1 * A[b + i]
+                + w2 * A[c + i]
+                + w3 * A[e + i]
+                + w4 * A[f + i]
+                + w5 * A[h + i],
+                first,
+            )
+    elif g == 7:
+        for i in range(n):
+            _put(
+                D,
+                d + i,
+                w0 * A[a + i]
+                + w1 * A[b + i]
+                + w2 * A[c + i]
+                + w3 * A[e + i]
+                + w4 * A[f + i]
+                + w5 * A[h + i]
+                + w6 * A[k + i],
+                first,
+            )
+    else:
+        for i in range(n):
+            _put(
+                D,
+                d + i,
+                w0 * A[a + i]
+                + w1 * A[b + i]
+                + w2 * A[c + i]
+                + w3 * A[e + i]
+                + w4 * A[f + i]
+                + w5 * A[h + i]
+                + w6 * A[k + i]
+                + w7 * A[m + i],
+                first,
+            )
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
-def _task(t, S, u, v, lo, st, dl, Y, rows, cols, nstrips, ncols):
-    n0, n1 = S.shape[1], S.shape[2]
-    o0, o1 = Y.shape[1], Y.shape[2]
-    m0, m1 = u.shape[0], v.shape[0]
-    c = t % ncols
-    r = (t // ncols) % nstrips
-    b = t // (ncols * nstrips)
-    c0 = c * cols
-    c1 = min(o1, c0 + cols)
-    width = c1 - c0
-    extent = dl[0] * (m0 - 1) + 1
-    ring = np.empty((extent, width), Y.dtype)
+def _add4(T, A, at, w, j, g, n, first):
+    """``T[r·BLOCK + i] += Σ w[j + t]·A[at[r + t] + i]`` over ``t < g`` (1 to 4, or 8 taps)
+    for the four rows ``r < 4`` of ``T``, for ``i < n`` (``=`` if ``first``): the taps
+    of four consecutive output rows, each ring row (``at``) loaded once. ``T``'s rows lie
+    a constant distance apart, which lets the compiler vectorise without run-time overlap
+    checks (with four rows of ``Y`` it does not vectorise at all)."""
+    r0, r1, r2, r3 = U(at[0]), U(at[1]), U(at[2]), U(at[3])
+    r4, r5, r6 = U(at[4]), U(at[5]), U(at[6])
+    w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
+    if g == 1:
+        for i in range(n):
+            _put(T, i, w0 * A[r0 + i], first)
+            _put(T, BLOCK + i, w0 * A[r1 + i], first)
+            _put(T, 2 * BLOCK + i, w0 * A[r2 + i], first)
+            _put(T, 3 * BLOCK + i, w0 * A[r3 + i], first)
+    elif g == 2:
+        for i in range(n):
+            x0, x1, x2, x3, x4 = A[r0 + i], A[r1 + i], A[r2 + i], A[r3 + i], A[r4 + i]
+            _put(T, i, w0 * x0 + w1 * x1, first)
+            _put(T, BLOCK + i, w0 * x1 + w1 * x2, first)
+            _put(T, 2 * BLOCK + i, w0 * x2 + w1 * x3, first)
+            _put(T, 3 * BLOCK + i, w0 * x3 + w1 * x4, first)
+    elif g == 3:
+        for i in range(n):
+            x0, x1, x2, x3 = A[r0 + i], A[r1 + i], A[r2 + i], A[r3 + i]
+            x4, x5 = A[r4 + i], A[r5 + i]
+            _put(T, i, w0 * x0 + w1 * x1 + w2 * x2, first)
+            _put(T, BLOCK + i, w0 * x1 + w1 * x2 + w2 * x3, first)
+            _put(T, 2 * BLOCK + i, w0 * x2 + w1 * x3 + w2 * x4, first)
+            _put(T, 3 * BLOCK + i, w0 * x3 + w1 * x4 + w2 * x5, first)
+    elif g == 4:
+        for i in range(n):
+            x0, x1, x2, x3 = A[r0 + i], A[r1 + i], A[r2 + i], A[r3 + i]
+            x4, x5, x6 = A[r4 + i], A[r5 + i], A[r6 + i]
+            _put(T, i, w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3, first)
+            _put(T, BLOCK + i, w0 * x1 + w1 * x2 + w2 * x3 + w3 * x4, first)
+            _put(T, 2 * BLOCK + i, w0 * x2 + w1 * x3 + w2 * x4 + w3 * x5, first)
+            _put(T, 3 * BLOCK + i, w0 * x3 + w1 * x4 + w2 * x5 + w3 * x6, first)
+    else:
+        r7, r8, r9, r10 = U(at[7]), U(at[8]), U(at[9]), U(at[10])
+        w4, w5, w6, w7 = w[j + 4], w[j + 5], w[j + 6], w[j + 7]
+        for i in range(n):
+            x0, x1, x2, x3 = A[r0 + i], A[r1 + i], A[r2 + i], A[r3 + i]
+            x4, x5, x6, x7 = A[r4 + i], A[r5 + i], A[r6 + i], A[r7 + i]
+            x8, x9, x10 = A[r8 + i], A[r9 + i], A[r10 + i]
+            _put(
+                T,
+                i,
+                w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3 + w4 * x4 + w5 * x5 + w6 * x6 + w7 * x7,
+                first,
+            )
+            _put(
+                T,
+                BLOCK + i,
+                w0 * x1 + w1 * x2 + w2 * x3 + w3 * x4 + w4 * x5 + w5 * x6 + w6 * x7 + w7 * x8,
+                first,
+            )
+            _put(
+                T,
+                2 * BLOCK + i,
+                w0 * x2 + w1 * x3 + w2 * x4 + w3 * x5 + w4 * x6 + w5 * x7 + w6 * x8 + w7 * x9,
+                first,
+            )
+            _put(
+                T,
+                3 * BLOCK + i,
+                w0 * x3 + w1 * x4 + w2 * x5 + w3 * x6 + w4 * x7 + w5 * x8 + w6 * x9 + w7 * x10,
+                first,
+            )
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def _row(S, src, line, left, right, ring, slot, v, at, geo, width):
+    """Ring row ``slot`` (offset into ``ring``) ``=`` the input row at ``src`` in ``S``
+    correlated with ``v`` for this task's ``width`` output columns; ``line`` holds the
+    zero-padded row segment they read, of which ``[left, right)`` lies in the signal."""
+    s1, d1, m1 = geo[7], geo[9], geo[11]
+    for q in range(U(left), U(right)):
+        line[q] = S[U(src) + q]
+    if s1 == 1:
+        for j in range(0, m1, TAPS_PER_PASS):
+            g = min(TAPS_PER_PASS, m1 - j)
+            _add(ring, U(slot), line, at, j, v, j, g, U(width), j == 0)
+        return
+    for i in range(U(width)):
+        ring[U(slot) + i] = 0
+    for j in range(m1):  # strided columns: one tap per pass
+        w, a = v[j], U(j * d1)
+        for i in range(U(width)):
+            ring[U(slot) + i] += w * line[a + i * U(s1)]
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def _task(t, S, u, v, geo, Y, accumulate):
+    """Task ``t``: column block ``t % blocks`` of strip ``t // blocks % strips`` of
+    batch ``t // blocks // strips`` (module docstring)."""
+    n0, n1, o0, o1, lo0, lo1, s0, s1, d0, d1, m0, m1, rows = geo[:13]
+    blocks = (o1 + BLOCK - 1) // BLOCK
+    strips = (o0 + rows - 1) // rows
+    c, r, b = t % blocks, t // blocks % strips, t // blocks // strips
+    c0 = c * BLOCK
+    width = min(o1, c0 + BLOCK) - c0
+    extent = d0 * (m0 - 1) + 1
+    group = ROWS_PER_PASS if s0 == 1 and d0 == 1 else 1
+    slots = extent + group - 1
+    # the zero-padded line: input columns start .. start + span - 1 of each row
+    span = (width - 1) * s1 + d1 * (m1 - 1) + 1
+    start = c0 * s1 - lo1
+    line = np.zeros(span + TAPS_PER_PASS, v.dtype)
+    left, right = max(0, -start), max(0, min(span, n1 - start))
+    ring = np.empty(slots * width, v.dtype)
+    T = np.empty(ROWS_PER_PASS * BLOCK, v.dtype)  # the sums of a pass's output rows
+    at_row = np.zeros(m1 + TAPS_PER_PASS, np.int64)  # the row pass's tap offsets in line
+    for j in range(m1):
+        at_row[j] = j * d1
+    at = np.zeros(TAPS_PER_PASS + ROWS_PER_PASS - 1, np.int64)  # ring offsets of a pass's rows
     ready = -(2**62)  # the last input row in the ring
-    taps = np.empty(TAPS_PER_PASS, np.int64)
-    s1 = st[1]
-    for i in range(r * rows, min(o0, (r + 1) * rows)):
-        top = i * st[0] - lo[0]
-        for p in range(max(top, ready + 1, 0), min(top + extent, n0)):
-            dst = ring[p % extent]
-            dst[:] = 0
-            row = S[b, p]
-            if s1 == 1:
-                j1 = 0
-                while j1 < m1:
-                    g = min(TAPS_PER_PASS, m1 - j1)
-                    _taps(dst, c0, row, v, j1, g, dl[1], lo[1], c0, c1, n1)
-                    j1 += g
+    i = r * rows
+    end = min(o0, i + rows)
+    while i < end:
+        g = group if end - i >= group else 1
+        top = i * s0 - lo0
+        for p in range(max(top, ready + 1), top + (g - 1) * s0 + extent):
+            slot = (p % slots) * width
+            if 0 <= p < n0:
+                src = (b * n0 + p) * n1 + start
+                _row(S, src, line, left, right, ring, slot, v, at_row, geo, width)
             else:
-                for j1 in range(m1):
-                    w = v[j1]
-                    off = j1 * dl[1] - lo[1]
-                    first = max(c0, (s1 - 1 - off) // s1) if off < 0 else c0
-                    last = min(c1, (n1 - 1 - off) // s1 + 1)
-                    if last <= first:
-                        continue
-                    seg = dst[first - c0 : last - c0]
-                    strided = row[first * s1 + off : (last - 1) * s1 + off + 1 : s1]
-                    for q in range(seg.shape[0]):
-                        seg[q] += w * strided[q]
+                for q in range(U(width)):
+                    ring[U(slot) + q] = 0
             ready = p
-        _column_pass(Y[b, i, c0:c1], ring, u, top, dl[0], n0, extent, taps)
-
-
-@nb.njit(cache=True, nogil=True, fastmath={"contract"})
-def _column_pass(out, ring, u, top, d0, n0, extent, taps):
-    """``out += Σ_j u[j] · ring[row of tap j]`` over the taps inside the signal, four
-    ring rows per pass over ``out`` (``taps``: scratch for their indices)."""
-    count = 0
-    for j0 in range(u.shape[0] + 1):
-        if j0 < u.shape[0]:
-            p = top + j0 * d0
-            if p < 0 or p >= n0:
-                continue
-            taps[count] = j0
-            count += 1
-            if count < TAPS_PER_PASS:
-                continue
-        if count == 0:
-            continue
-        a = ring[(top + taps[0] * d0) % extent]
-        w0 = u[taps[0]]
-        if count == 1:
-            for q in range(out.shape[0]):
-                out[q] += w0 * a[q]
-        elif count == 2:
-            b, w1 = ring[(top + taps[1] * d0) % extent], u[taps[1]]
-            for q in range(out.shape[0]):
-                out[q] += w0 * a[q] + w1 * b[q]
-        elif count == 3:
-            b, w1 = ring[(top + taps[1] * d0) % extent], u[taps[1]]
-            c, w2 = ring[(top + taps[2] * d0) % extent], u[taps[2]]
-            for q in range(out.shape[0]):
-                out[q] += w0 * a[q] + w1 * b[q] + w2 * c[q]
+        if g == ROWS_PER_PASS:
+            j = 0
+            while j < m0:
+                taps = TAPS_PER_PASS if m0 - j >= TAPS_PER_PASS else min(4, m0 - j)
+                for k in range(taps + ROWS_PER_PASS - 1):
+                    at[k] = ((top + j + k) % slots) * width
+                _add4(T, ring, at, u, j, taps, U(width), j == 0)
+                j += taps
         else:
-            b, w1 = ring[(top + taps[1] * d0) % extent], u[taps[1]]
-            c, w2 = ring[(top + taps[2] * d0) % extent], u[taps[2]]
-            e, w3 = ring[(top + taps[3] * d0) % extent], u[taps[3]]
-            for q in range(out.shape[0]):
-                out[q] += w0 * a[q] + w1 * b[q] + w2 * c[q] + w3 * e[q]
-        count = 0
+            for j in range(0, m0, TAPS_PER_PASS):
+                for k in range(TAPS_PER_PASS):
+                    at[k] = ((top + (j + k) * d0) % slots) * width
+                g0 = min(TAPS_PER_PASS, m0 - j)
+                _add(T, U(0), ring, at, 0, u, j, g0, U(width), j == 0)
+        y = (b * o0 + i) * o1 + c0
+        for q in range(g):
+            _store(Y, U(y + q * o1), T, U(q * BLOCK), U(width), accumulate)
+        i += g
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _store(Y, y, T, q, n, accumulate):
+    """``Y[y + i] = T[q + i]`` (or ``+=``) for ``i < n``, converted to ``Y``'s dtype."""
+    if accumulate:
+        for i in range(n):
+            Y[y + i] += T[q + i]
+    else:
+        for i in range(n):
+            Y[y + i] = T[q + i]
 
 
 @nb.njit(cache=True, nogil=True)
-def _serial(S, u, v, lo, st, dl, Y, rows, cols):
-    nstrips = (Y.shape[1] + rows - 1) // rows
-    ncols = (Y.shape[2] + cols - 1) // cols
-    for t in range(Y.shape[0] * nstrips * ncols):
-        _task(t, S, u, v, lo, st, dl, Y, rows, cols, nstrips, ncols)
+def _run(t0, t1, S, u, v, geo, Y, accumulate):
+    """Tasks ``t0 .. t1 - 1``."""
+    for t in range(t0, t1):
+        _task(t, S, u, v, geo, Y, accumulate)
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
-def _parallel(S, u, v, lo, st, dl, Y, rows, cols):
-    nstrips = (Y.shape[1] + rows - 1) // rows
-    ncols = (Y.shape[2] + cols - 1) // cols
-    for t in nb.prange(Y.shape[0] * nstrips * ncols):
-        _task(t, S, u, v, lo, st, dl, Y, rows, cols, nstrips, ncols)
+def _tasks(geo: np.ndarray) -> int:
+    """Tasks: batches times strips times column blocks."""
+    o0, o1, rows, batches = (int(v) for v in geo[[2, 3, 12, 13]])
+    return batches * -(-o0 // rows) * -(-o1 // BLOCK)
+
+
+def geometry(
+    n: tuple[int, int],
+    out: tuple[int, int],
+    lo: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    m: tuple[int, int],
+    rows: int,
+    batches: int,
+) -> np.ndarray:
+    """``geo`` for the loop: the signal's and output's shapes, padding, strides,
+    dilations, kernel lengths, the output rows of one task, and the number of batches."""
+    return np.array([*n, *out, *lo, *stride, *dilation, *m, rows, batches], np.int64)
 
 
 def correlate2(
     S: np.ndarray,
     u: np.ndarray,
     v: np.ndarray,
-    lo: tuple[int, int],
-    st: tuple[int, int],
-    dl: tuple[int, int],
+    geo: np.ndarray,
     Y: np.ndarray,
-    rows: int,
-    cols: int,
     workers: int,
+    accumulate: bool,
 ) -> None:
-    """Add the correlation of ``S`` with ``u ⊗ v`` into ``Y`` in tasks of ``rows``
-    output rows by ``cols`` output columns (module docstring)."""
-    launch(
-        workers,
-        lambda _: _parallel(S, u, v, lo, st, dl, Y, rows, cols),
-        lambda: _serial(S, u, v, lo, st, dl, Y, rows, cols),
-    )
+    """Write (or add) the correlation of ``S`` with ``u ⊗ v`` into ``Y`` (module
+    docstring); ``S`` and ``Y`` flattened, ``u`` and ``v`` readable 8 entries on. Tasks
+    go to up to ``workers`` threads one at a time, so a thread slowed down by other
+    processes takes fewer."""
+    tasks = _tasks(geo)
+    if workers > 1 and tasks > 1:
+        each_in_threads(
+            workers, lambda t: _run(t, t + 1, S, u, v, geo, Y, accumulate), range(tasks)
+        )
+    else:
+        _run(0, tasks, S, u, v, geo, Y, accumulate)

@@ -4,7 +4,8 @@ Output columns are innermost and contiguous so the loops vectorise; runs of outp
 rows go in parallel above a size threshold. Implicit zero padding costs nothing:
 taps that fall outside the signal are skipped; or, where rows are short or the
 problem small, the loops run over a zero-padded copy of the signal, with no row ends
-to test (`costs.direct_padded`). Other boundary rules pad the signal first.
+to test (`costs.direct_padded`), and where rows are short, over whole planes at once
+(`costs.direct_planes`). Other boundary rules pad the signal first.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class _Layout:
     geo: np.ndarray
     workers: int
     padded: bool
+    planes: bool
 
 
 @lru_cache(maxsize=1024)
@@ -74,6 +76,7 @@ def _layout(spec: Spec, workers: int) -> _Layout:
         geo=geo,
         workers=workers if spec.terms >= costs.PARALLEL_MIN_TERMS else 1,
         padded=costs.direct_padded(spec),
+        planes=costs.direct_planes(spec),
     )
 
 
@@ -91,7 +94,9 @@ class Direct(Algorithm):
         return None
 
     def cost(self, spec: Spec, workers: int) -> Cost:
-        padded = not spec.zero_padding or costs.direct_padded(spec)
+        padded = not spec.zero_padding or (
+            costs.direct_padded(spec) and not costs.direct_planes(spec)
+        )
         workspace = costs.direct_padded_bytes(spec) if padded else 0
         return Cost(costs.direct_seconds(spec, workers), workspace)
 
@@ -109,5 +114,6 @@ class Direct(Algorithm):
             out.ravel(),
             layout.workers,
             layout.padded,
+            planes=layout.planes,
         )
         return out

@@ -275,6 +275,11 @@ class FFT(Algorithm):
         padded = 0
         if not spec.zero_padding:
             padded = signals * math.prod(lay.used) * rsize
+        blocks = filter_blocks(spec)
+        if blocks is not None:  # the kernels' spectra, and the outputs', a block at a time
+            axis, block = blocks
+            share = block / spec.kernel_batch[axis]
+            kernels, batch = math.ceil(kernels * share), math.ceil(batch * share)
         spectra = (signals + kernels + batch) * spectral * csize
         out = batch * math.prod(spec.out) * rsize
         passes = (
@@ -294,14 +299,50 @@ class FFT(Algorithm):
         x = padded_signal(signal, spec, lay)
         spectrum = forward(x, lengths, axes, workers)
         del x
-        product = spectrum_product(
-            spectrum,
-            forward(spread_kernel(kernel, spec), lengths, axes, workers),
-            spec.ndim if spec.contract is not None else None,
-        )
-        del spectrum
-        z = inverse(product, lengths, axes, kept(lay, spec), spec.acc_dtype.kind == "f", workers)
-        return np.ascontiguousarray(z)
+        real = spec.acc_dtype.kind == "f"
+        summed = spec.ndim if spec.contract is not None else None
+        blocks = filter_blocks(spec)
+        if blocks is None:
+            product = spectrum_product(
+                spectrum, forward(spread_kernel(kernel, spec), lengths, axes, workers), summed
+            )
+            del spectrum
+            z = inverse(product, lengths, axes, kept(lay, spec), real, workers)
+            return np.ascontiguousarray(z)
+        axis, block = blocks
+        y = np.empty(spec.batch + spec.out, spec.acc_dtype)
+        for first in range(0, spec.kernel_batch[axis], block):
+            part = (slice(None),) * axis + (slice(first, first + block),)
+            kernels = forward(spread_kernel(kernel[part], spec), lengths, axes, workers)
+            product = spectrum_product(spectrum, kernels, summed)
+            del kernels
+            y[part] = inverse(product, lengths, axes, kept(lay, spec), real, workers)
+        return y
+
+
+def filter_blocks(spec: Spec) -> tuple[int, int] | None:
+    """For a channel sum over a bank of kernels whose spectra would exceed
+    `costs.FFT_BLOCK_BYTES` (a layer's filters): the kernels' own batch axis and how
+    many of its kernels are transformed, multiplied and transformed back at a time;
+    None where all are at once."""
+    if spec.contract is None or spec.empty:
+        return None
+    own = [
+        i
+        for i, (s, k) in enumerate(zip(spec.signal_batch, spec.kernel_batch, strict=True))
+        if k > 1 and s == 1
+    ]
+    if not own:
+        return None
+    axis = max(own, key=lambda i: spec.kernel_batch[i])
+    lengths = fast_lengths(layout(spec).circular)
+    spectral = math.prod(spectrum_shape(lengths, spec.acc_dtype.kind == "f"))
+    per_kernel = spec.channels * spectral * complex_dtype(spec.acc_dtype).itemsize
+    kernels = math.prod(spec.kernel_batch)
+    if kernels * per_kernel <= costs.FFT_BLOCK_BYTES:
+        return None
+    others = kernels // spec.kernel_batch[axis]
+    return axis, max(1, costs.FFT_BLOCK_BYTES // (others * per_kernel))
 
 
 def spectrum_product(a: np.ndarray, b: np.ndarray, summed_before: int | None = None) -> np.ndarray:

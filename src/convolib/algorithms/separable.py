@@ -1,4 +1,4 @@
-"""The separable algorithm: one 1-D pass per kernel axis, on the direct loops.
+"""The separable algorithm: one 1-D pass per kernel axis, the last two fused.
 
 A kernel that is a sum of ``r`` outer products, ``k = Σ_t f_t0 ⊗ ... ⊗ f_t(d-1)``,
 correlates as ``r`` chains of 1-D correlations, one per axis: ``r·Σ m_a``
@@ -11,20 +11,27 @@ exact outer products of integer vectors.
 
 ``run`` recomputes the factors from the kernel it receives (canonical layout:
 flipped for convolution). Non-zero-padding boundaries pad the signal first, then
-every pass is a valid 1-D correlation; implicit zero padding is handled per pass by
-the direct loops, which skip taps outside the signal (absent terms, as in the direct
-sum). Stride and dilation apply per axis, in the pass along that axis. Each pass
-views the array as (rows, axis, columns) so the loops run over contiguous columns
-("axpy" order) and in parallel over rows; the last axis is its own column axis.
-Passes run in order of how much they shrink the array, so work after a shrinking
-pass is done on fewer elements. Length-1 kernel axes with stride 1 need no pass.
+every pass is a valid 1-D correlation. Stride and dilation apply per axis, in the
+pass along that axis. The passes along the last two axes run fused
+(``_separable_kernels``): each input row is correlated along the last axis once, into
+a ring buffer of one window of rows that the pass along the other axis reads from
+cache, so that intermediate never goes through memory; implicit zero padding is
+zeros there. A pass along any other axis runs on the direct loops, which skip taps
+outside the signal, viewing the array as (rows, axis, columns) so the loops run over
+contiguous columns ("axpy") and in parallel over rows. Passes run in order of how
+much they shrink the array, so work after a shrinking pass is done on fewer elements.
+Length-1 kernel axes with stride 1 need no pass.
 
 Why the attributes hold:
 
-* ``exact``: integer kernels run only as exact integer rank-1 factors in int64,
-  which add nothing that rounds; every partial sum is bounded by
-  ``max|x| · Π_a Σ|f_a| = max|x| · Σ|k|``, the same bound the direct sum's int64
-  check proves (each ``Σ|f_a| >= 1``). Object inputs are not supported.
+* ``exact``: integer kernels run only as exact integer rank-1 factors; every term
+  and partial sum is bounded by ``B = max|x| · Π_a Σ|f_a| = max|x| · Σ|k|``, the
+  bound the direct sum's int64 check proves to fit (each ``Σ|f_a| >= 1``). Where only
+  the fused passes run they sum in float32 if ``B <= 2**24`` (uint8 and bool signals,
+  read as they are: no int64 copy) or in float64 if ``B <= 2**53``, which hold every
+  integer up to those bounds, so no product or sum rounds
+  (`convolib.numbers.exact_in_float`); otherwise in int64. Object inputs are not
+  supported.
 * ``accuracy = "elementwise"``: with ``F = Σ_t ⊗_a f_ta`` the factors and ``R = k - F``,
   each pass is a dot product accumulated in the sum's dtype (fused multiply-adds,
   one rounding per tap), so to first order, with ``u = eps/2`` and the ``r`` terms
@@ -36,8 +43,9 @@ Why the attributes hold:
   up to an underflow term ``s·Σ|x|`` over the window: DESIGN.md's bound.
 * ``local_nonfinite``: output ``i`` of a pass reads only the inputs in its window
   along that axis, so after all passes it reads only ``x`` inside its ``d``-D
-  window; NaN or inf there makes it non-finite (``0·inf`` and ``inf - inf`` are
-  NaN, so nothing cancels them), as in the direct sum, though a lone ``inf`` may come
+  window (the zeros that stand for the outside of the signal add exact zeros); NaN
+  or inf there makes it non-finite (``0·inf`` and ``inf - inf`` are NaN, so nothing
+  cancels them), as in the direct sum, though a lone ``inf`` may come
   out as NaN where the direct sum gives ``±inf``. Kernels holding NaN or inf get no
   rank, so they never run here. (An intermediate can overflow only for inputs within
   a factor ``Σm`` of the dtype's largest value.)
@@ -58,6 +66,7 @@ import numpy as np
 
 from .. import calibration, costs, factor, threads
 from ..boundary import pad
+from ..numbers import exact_in_float, max_abs
 from ..spec import Spec
 from . import Algorithm, Cost, register
 
@@ -82,53 +91,101 @@ def _split(axes: list[int], d: int) -> tuple[list[int], bool]:
     return [a for a in axes if not fused or a < d - 2], fused
 
 
-RING_BYTES = 256 * 1024
-"""Size a fused task's ring buffer aims at (one window of row-pass rows, in L2)."""
-
-
-def strip_rows(extent: int, stride: int) -> int:
-    """Output rows per fused task: each task recomputes up to ``extent`` row-pass rows
-    at its top, so strips several windows tall keep that overhead near an eighth."""
-    return max(16, -(-8 * extent // stride))
+def _fresh_seconds(nbytes: int) -> float:
+    """The page faults of a fresh array of ``nbytes`` (`costs.SEPARABLE_FRESH_BYTES`)."""
+    return nbytes * costs.SEPARABLE_FAULT_BYTE_S if nbytes >= costs.SEPARABLE_FRESH_BYTES else 0.0
 
 
 def _estimate(spec: Spec, rank: int, workers: int) -> tuple[float, int]:
     """Seconds and workspace bytes of ``rank`` chains of 1-D passes.
 
-    Each pass costs its multiply-adds at the direct loops' rate; a chain takes at
-    least the time of moving its arrays through memory: the signal read, the output
-    written, and each intermediate zeroed, written and read (the fused passes along
-    the last two axes keep theirs in cache).
+    The passes along single axes run on the direct loops: their multiply-adds, and
+    their input read and output written through memory. The fused passes along the
+    last two axes cost `_fused_work`; a call, a fixed cost. The signal padded by a
+    boundary rule other than zeros is left out, as in the direct sum's estimate: both
+    pay it alike.
     """
-    rate = costs.SEPARABLE_TERMS_PER_S[spec.acc_dtype.name]
     item = spec.acc_dtype.itemsize
     batch = math.prod(spec.signal_batch)
     shape = list(_lengths(spec))
     single, fused = _split(_order(spec), spec.ndim)
-    terms, seconds, peak, previous = 0, 0.0, 0, 0
-    traffic = batch * math.prod(shape) + batch * math.prod(spec.out)
+    seconds, peak, previous = 0.0, 0, 0
     for a in single:
+        read = batch * math.prod(shape) * item
         shape[a] = spec.out[a]
         size = batch * math.prod(shape)
-        terms += size * spec.m[a]
-        seconds += costs.CALL_OVERHEAD_S["direct"]
+        terms = size * spec.m[a]
+        work = terms * costs.DIRECT_TERM_S[spec.acc_dtype.name] + _fresh_seconds(size * item)
+        work += (read + size * item) * costs.SEPARABLE_PASS_BYTE_S
         if a != single[-1] or fused:  # an intermediate array
-            traffic += 3 * size
             peak, previous = max(peak, previous + size), size
-    if fused:
-        a, b = spec.ndim - 2, spec.ndim - 1
-        rows = batch * math.prod(shape[:a])
-        extent = spec.dilation[a] * (spec.m[a] - 1) + 1
-        strips = -(-spec.out[a] // strip_rows(extent, spec.stride[a]))
-        computed = min(shape[a], spec.out[a] * spec.stride[a] + strips * extent)
-        terms += rows * (computed * spec.out[b] * spec.m[b] + spec.out[a] * spec.out[b] * spec.m[a])
         seconds += costs.CALL_OVERHEAD_S["direct"]
-    used = workers if terms >= costs.PARALLEL_MIN_TERMS else 1
-    seconds += max(terms / rate, traffic * item / costs.SEPARABLE_BYTES_PER_S) / used
+        seconds += work / (workers if terms >= costs.PARALLEL_MIN_TERMS else 1)
+    if fused:
+        work = _fused_work(spec)[1]
+        if workers > 1 and work >= costs.SEPARABLE_PARALLEL_MIN_S:
+            work = work / workers + costs.SEPARABLE_THREADS_S
+        seconds += work
     workspace = peak * item
     if not spec.zero_padding:
-        workspace += batch * math.prod(_lengths(spec)) * item
-    return rank * seconds, workspace
+        workspace += batch * math.prod(_lengths(spec)) * _signal_itemsize(spec)
+    if spec.acc_dtype.kind == "i" and spec.x_dtype.itemsize < 8 and not _reads_bytes(spec.x_dtype):
+        workspace += batch * math.prod(spec.n) * 8  # the signal widened to int64
+    return costs.SEPARABLE_CALL_S + rank * seconds, workspace
+
+
+@lru_cache(maxsize=1024)
+def _fused_work(spec: Spec) -> tuple[int, float]:
+    """Output rows per task of the fused passes, and their seconds on one thread.
+
+    Tasks are strips of whole column blocks, enough for `costs.SEPARABLE_TASKS_PER_CPU`
+    per core, each strip at least 8 windows tall (it recomputes up to a window of
+    row-pass rows at its top). The layout does not depend on the thread count, so
+    neither do the results. The work: multiply-adds, each element of a row-pass row,
+    the output written (and faulted in, if fresh), the input and output through memory
+    where they do not fit in cache, and for an int64 signal the passes over its values
+    that bound the sums (`_operands`).
+    """
+    a, b = spec.ndim - 2, spec.ndim - 1
+    planes = math.prod(spec.signal_batch) * math.prod(spec.out[:a])
+    blocks = planes * -(-spec.out[b] // costs.SEPARABLE_BLOCK)
+    strips = -(-costs.SEPARABLE_TASKS_PER_CPU * threads.cpu_count() // blocks)
+    extent, stride = spec.dilation[a] * (spec.m[a] - 1) + 1, spec.stride[a]
+    rows = max(-(-spec.out[a] // strips), -(-8 * extent // stride), 16)
+    strips = -(-spec.out[a] // rows)
+    lines = planes * (spec.out[a] * stride + strips * max(0, extent - stride))
+    row_pass, outputs = lines * spec.out[b], planes * spec.out[a] * spec.out[b]
+    terms = row_pass * spec.m[b] + outputs * spec.m[a]
+    out_bytes = outputs * spec.acc_dtype.itemsize
+    in_bytes = planes * math.prod(_lengths(spec)[a:]) * _signal_itemsize(spec)
+    work = terms * costs.SEPARABLE_TERM_S[_sums(spec).name] + _fresh_seconds(out_bytes)
+    work += row_pass * costs.SEPARABLE_ROW_S + out_bytes * costs.SEPARABLE_BYTE_S
+    if in_bytes + out_bytes > costs.DIRECT_CACHE_BYTES:
+        work += (in_bytes + out_bytes) * costs.SEPARABLE_MEMORY_BYTE_S
+    if spec.acc_dtype.kind == "i" and not _reads_bytes(spec.x_dtype):
+        work += math.prod(spec.signal_batch) * math.prod(spec.n) * 8 * costs.SEPARABLE_SCAN_BYTE_S
+    return rows, work
+
+
+def _signal_itemsize(spec: Spec) -> int:
+    """Bytes per sample of the signal as the passes read it."""
+    return (
+        1 if spec.acc_dtype.kind == "i" and _reads_bytes(spec.x_dtype) else spec.acc_dtype.itemsize
+    )
+
+
+def _sums(spec: Spec) -> np.dtype:
+    """The dtype the fused passes are expected to sum in (`_operands`): an integer
+    spec's, where they are the only passes, in float32 for uint8 and bool signals,
+    else in float64 (values and kernels of the usual sizes)."""
+    if spec.acc_dtype.kind != "i" or _split(_order(spec), spec.ndim)[0]:
+        return spec.acc_dtype
+    return np.dtype(np.float32 if _reads_bytes(spec.x_dtype) else np.float64)
+
+
+def _reads_bytes(dtype: np.dtype) -> bool:
+    """Whether the fused passes read a signal of ``dtype`` as it is, a byte per sample."""
+    return dtype in (np.uint8, np.bool_)
 
 
 def rank_pays_off(spec: Spec, workers: int | None) -> bool:
@@ -171,11 +228,13 @@ def _pass(
     dilation: int,
     length: int,
     dst: np.ndarray | None,
+    accumulate: bool,
     workers: int,
 ) -> np.ndarray:
     """Correlate ``src`` (batch, spatial...) with ``weights`` along spatial ``axis``.
 
-    The result has ``length`` along ``axis``; it is added into ``dst`` if given.
+    The result has ``length`` along ``axis``; it is written into ``dst`` if given
+    (added to what it holds if ``accumulate``).
     """
     from . import _direct_kernels
 
@@ -201,7 +260,7 @@ def _pass(
         Y.ravel(),
         workers=workers if terms >= costs.PARALLEL_MIN_TERMS else 1,
         padded=False,
-        accumulate=dst is not None,
+        accumulate=accumulate,
     )
     return Y
 
@@ -211,28 +270,67 @@ def _fused(
     src: np.ndarray,
     term: factor.Term,
     lo: tuple[int, ...],
+    sums: np.dtype,
     out: np.ndarray,
+    accumulate: bool,
     workers: int,
 ) -> None:
-    """Add the passes along the last two axes into ``out``, fused (``_separable_kernels``)."""
+    """Write (or add) the passes along the last two axes into ``out``, fused, summing
+    in ``sums`` (``_separable_kernels``)."""
     from . import _separable_kernels
 
     a, b = spec.ndim - 2, spec.ndim - 1
-    Y = out.reshape(-1, out.shape[-2], out.shape[-1])
-    extent = spec.dilation[a] * (spec.m[a] - 1) + 1
-    terms = Y.size * (spec.m[a] + spec.m[b])
-    _separable_kernels.correlate2(
-        src.reshape(-1, src.shape[-2], src.shape[-1]),
-        np.ascontiguousarray(term[a], spec.acc_dtype),
-        np.ascontiguousarray(term[b], spec.acc_dtype),
+    o0, o1 = out.shape[-2], out.shape[-1]
+    rows, work = _fused_work(spec)
+    geo = _separable_kernels.geometry(
+        (src.shape[-2], src.shape[-1]),
+        (o0, o1),
         (lo[a], lo[b]),
         (spec.stride[a], spec.stride[b]),
         (spec.dilation[a], spec.dilation[b]),
-        Y,
-        strip_rows(extent, spec.stride[a]),
-        max(64, min(Y.shape[2], RING_BYTES // (extent * Y.itemsize))),
-        workers if terms >= costs.PARALLEL_MIN_TERMS else 1,
+        (spec.m[a], spec.m[b]),
+        rows,
+        out.size // (o0 * o1),
     )
+    _separable_kernels.correlate2(
+        np.ascontiguousarray(src).ravel(),
+        _weights(term[a], sums),
+        _weights(term[b], sums),
+        geo,
+        out.ravel(),
+        workers if work >= costs.SEPARABLE_PARALLEL_MIN_S else 1,
+        accumulate,
+    )
+
+
+def _weights(f: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``f`` in ``dtype`` with room for the loops to read 8 entries on (zeros)."""
+    w = np.zeros(f.shape[0] + 8, dtype)
+    w[: f.shape[0]] = f
+    return w
+
+
+def _operands(
+    spec: Spec, signal: np.ndarray, term: factor.Term, fused_only: bool
+) -> tuple[np.ndarray, np.dtype]:
+    """The signal as the passes read it, and the dtype they sum in.
+
+    Floats sum in their own dtype. Integer sums stay exact: where only the fused
+    passes run and every term and partial sum is provably small enough
+    (`numbers.exact_in_float`), they run in float32 on a uint8 (or bool) signal read
+    as it is, or in float64; otherwise in int64.
+    """
+    if spec.acc_dtype.kind != "i":
+        return signal, spec.acc_dtype
+    weight = math.prod(int(np.abs(f).sum()) for f in term)  # Σ|k| of an outer product
+    fill = 0 if spec.zero_padding or spec.boundary != "constant" else int(spec.fill_value)
+    small = 0 <= fill <= 255 and exact_in_float(255 * weight, np.float32)
+    if fused_only and _reads_bytes(signal.dtype) and small:
+        return signal.view(np.uint8), np.dtype(np.float32)
+    signal = signal.astype(np.int64, copy=False)
+    if fused_only and exact_in_float(max(max_abs(signal), abs(fill)) * weight, np.float64):
+        return signal, np.dtype(np.float64)
+    return signal, spec.acc_dtype
 
 
 _NO_RANK = (
@@ -247,6 +345,7 @@ class Separable(Algorithm):
     summary = "one 1-D pass per axis for low-rank kernels; the last two axes fused"
     exact = True
     local_nonfinite = True
+    narrow_signal = True
     accuracy = "elementwise"
 
     def supports(self, spec: Spec) -> str | None:
@@ -274,12 +373,19 @@ class Separable(Algorithm):
 
     def cost(self, spec: Spec, workers: int) -> Cost:
         seconds, workspace = _estimate(spec, spec.kernel_rank or 1, workers)
-        # The passes are the direct loops: the direct sum's calibration applies to them.
+        # Compiled loops like the direct sum's, whose calibration factor stands for theirs
+        # (calibration times no separable problem: its specs carry no kernel rank).
         return Cost(seconds * calibration.factor("direct"), workspace)
 
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
         d = spec.ndim
-        terms = factor.factors(kernel.reshape(spec.m), spec.acc_dtype)
+        terms = factor.cached_factors(kernel.reshape(spec.m), spec.acc_dtype)
+        order = _order(spec)
+        passes = [
+            _split(order + [a for a in range(d) if a not in order and term[a][0] != 1], d)
+            for term in terms
+        ]
+        signal, sums = _operands(spec, signal, terms[0], all(not s and f for s, f in passes))
         if spec.zero_padding:
             lo = tuple(p[0] for p in spec.pads)
         else:
@@ -287,13 +393,11 @@ class Separable(Algorithm):
             lo = (0,) * d
         batch = math.prod(spec.signal_batch)
         src = np.ascontiguousarray(signal).reshape((batch, *signal.shape[signal.ndim - d :]))
-        out = np.zeros((batch, *spec.out), spec.acc_dtype)
-        order = _order(spec)
-        for term in terms:
-            axes = order + [a for a in range(d) if a not in order and term[a][0] != 1]
-            single, fused = _split(axes, d)
+        out = np.empty((batch, *spec.out), spec.acc_dtype)
+        for t, (term, (single, fused)) in enumerate(zip(terms, passes, strict=True)):
             current = src
             for a in single:
+                last = a == single[-1] and not fused
                 current = _pass(
                     current,
                     np.ascontiguousarray(term[a], spec.acc_dtype),
@@ -302,11 +406,12 @@ class Separable(Algorithm):
                     spec.stride[a],
                     spec.dilation[a],
                     spec.out[a],
-                    out if a == single[-1] and not fused else None,
+                    out if last else None,
+                    last and t > 0,
                     workers,
                 )
             if fused:
-                _fused(spec, current, term, lo, out, workers)
+                _fused(spec, current, term, lo, sums, out, t > 0, workers)
             elif not single:  # every factor is [1]: the identity
-                out += src
+                out[...] = current if t == 0 else out + current
         return out.reshape(spec.batch + spec.out)
