@@ -3,8 +3,10 @@
 Each algorithm's ``cost()`` formula carries the shape of its work, with constants
 measured on the developer machine (`convolib.costs`). Another machine differs by
 roughly a constant factor per algorithm, so `calibrate` times every algorithm on a
-few small problems, divides measured by estimated seconds, and keeps the median
-ratio as that algorithm's correction factor. The planner multiplies estimates by it.
+few small problems, divides its fastest run (other work on the machine only ever
+adds time; the constants were fitted to fastest runs too) by the estimated seconds,
+and keeps the median ratio over the problems as that algorithm's correction factor.
+The planner multiplies estimates by it.
 
 The factors live in the user's cache folder, keyed by convolib's version and the
 CPU. The first plan of a process loads them, measuring them first (about a second)
@@ -120,7 +122,7 @@ def calibrate(*, save: bool = True, repeats: int = 5) -> dict[str, float]:
                 algorithm.run(spec, signal, kernel, workers)
                 times.append(time.perf_counter() - start)
             estimate = algorithm.cost(spec, workers).seconds
-            ratios.setdefault(name, []).append(statistics.median(times) / estimate)
+            ratios.setdefault(name, []).append(min(times) / estimate)
     _factors = {
         name: min(max(statistics.median(r), _LIMITS[0]), _LIMITS[1]) for name, r in ratios.items()
     }
