@@ -734,3 +734,60 @@ def test_truncated_and_corrupt_images_are_refused(tmp_path):
         filter_file, gif, tmp_path / "out.png", SHARPEN
     )
     assert not (tmp_path / "out.png").exists()
+
+
+def _srgb_profile() -> bytes:
+    ImageCms = pytest.importorskip("PIL.ImageCms")
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _tiff_dpi_and_icc(path) -> tuple[tuple[float, float], bytes]:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        tags = tif.pages[0].tags
+        (xn, xd), (yn, yd) = tags["XResolution"].value, tags["YResolution"].value
+        per_inch = {2: 1.0, 3: 2.54}[int(tags["ResolutionUnit"].value)]
+        return (xn / xd * per_inch, yn / yd * per_inch), bytes(tags["InterColorProfile"].value)
+
+
+@pytest.mark.parametrize(
+    "name, dtype, channels",
+    [("png", "uint8", 3), ("png", "uint16", 3), ("png", "uint16", 1), ("jpg", "uint8", 3),
+     ("tif", "uint8", 3), ("tif", "uint16", 3), ("tif", "float32", 1)],
+)  # fmt: skip
+def test_images_keep_their_colour_profile_and_resolution(tmp_path, name, dtype, channels):
+    # Written by Pillow, pypng (with a hand-made iCCP chunk) or tifffile; read back by
+    # Pillow (PNG, JPEG) or from the TIFF tags by tifffile.
+    tifffile = pytest.importorskip("tifffile")
+    png = pytest.importorskip("png")
+    icc, dpi = _srgb_profile(), (300.0, 150.0)
+    rng = np.random.default_rng(7)
+    shape = (6, 8, channels) if channels > 1 else (6, 8)
+    pixels = rng.integers(0, 200, shape).astype(dtype)
+    src, dst = tmp_path / f"in.{name}", tmp_path / f"out.{name}"
+    if name == "tif":
+        per_cm = (dpi[0] / 2.54, dpi[1] / 2.54)
+        photometric = "rgb" if channels == 3 else "minisblack"
+        tifffile.imwrite(src, pixels, photometric=photometric, iccprofile=icc,
+                         resolution=per_cm, resolutionunit="CENTIMETER")  # fmt: skip
+    elif dtype == "uint16" and channels == 3:
+        writer = png.Writer(8, 6, greyscale=False, bitdepth=16, x_pixels_per_unit=11811,
+                            y_pixels_per_unit=5906, unit_is_meter=True)  # fmt: skip
+        with open(src, "wb") as f:
+            writer.write_array(f, pixels.reshape(-1))
+        data = src.read_bytes()
+        iccp = png_chunk(b"iCCP", b"sRGB\0\0" + zlib.compress(icc))
+        src.write_bytes(data[:33] + iccp + data[33:])  # after the signature and IHDR
+    else:
+        im = Image.frombytes("I;16", (8, 6), pixels.astype("<u2").tobytes()) if dtype == "uint16" \
+            else Image.fromarray(pixels)  # fmt: skip
+        im.save(src, icc_profile=icc, dpi=dpi)
+    filter_file(src, dst, np.full((3, 3), 1 / 9))
+    if name == "tif":
+        got_dpi, got_icc = _tiff_dpi_and_icc(dst)
+    else:
+        with Image.open(dst) as out:
+            got_dpi, got_icc = out.info.get("dpi"), out.info.get("icc_profile")
+    assert got_icc == icc
+    np.testing.assert_allclose(got_dpi, dpi, rtol=1e-3)

@@ -3,7 +3,8 @@ pypng and 16-bit colour TIFF through tifffile (Pillow reads those as 8 bits).
 
 Pixels come back as an array (rows, columns) or (rows, columns, channels) of the file's
 own sample type: uint8, uint16, int32 or float32. The pixel limit is checked on the
-header, before anything is decoded.
+header, before anything is decoded. The ICC profile and the resolution (dots per inch)
+are read on every route and written back where the output format holds them.
 """
 
 from __future__ import annotations
@@ -135,6 +136,7 @@ class ImageFile:
             with tifffile.TiffFile(self._path) as tif:
                 page = tif.pages[0]
                 shape, dtype, axes = page.shape, page.dtype, page.axes
+                icc, dpi = _tiff_metadata(page.tags)
         except Exception as err:
             raise _undecodable(self._path, err) from None
         self._route, self._samples_first = "tifffile", axes.startswith("S")
@@ -147,7 +149,7 @@ class ImageFile:
                 f"holds {shape} {dtype} samples (axes {axes})",
                 "convolib reads 2-D TIFF images, grey or with up to 4 samples",
             )
-        self._describe("TIFF", shape, dtype, None, None)
+        self._describe("TIFF", shape, dtype, icc, dpi)
 
     def _open_pillow(self) -> None:
         Image = _pillow()
@@ -243,6 +245,37 @@ def _dpi(value: object) -> tuple[float, float] | None:
     return None
 
 
+_CM_PER_INCH = 2.54
+
+
+def _tiff_metadata(tags) -> tuple[bytes | None, tuple[float, float] | None]:
+    """The ICC profile and the resolution in dots per inch from a TIFF page's tags."""
+    icc = tags.get("InterColorProfile")
+    icc = bytes(icc.value) if icc is not None else None
+    x, y, unit = (tags.get(name) for name in ("XResolution", "YResolution", "ResolutionUnit"))
+    if x is None or y is None or unit is None or int(unit.value) not in (2, 3):
+        return icc, None  # unit 1: no absolute unit, an aspect ratio only
+    per_inch = 1.0 if int(unit.value) == 2 else _CM_PER_INCH
+    (xn, xd), (yn, yd) = x.value, y.value
+    if not (xd and yd):
+        return icc, None
+    return icc, (xn / xd * per_inch, yn / yd * per_inch)
+
+
+def _png_with_icc(path: str, icc: bytes) -> None:
+    """Add an iCCP chunk (the profile, deflated) to the PNG at ``path``, after IHDR."""
+    import zlib
+
+    import png
+
+    with open(path, "rb") as f:
+        chunks = list(png.Reader(file=f).chunks())
+    profile = (b"ICC profile", b"\0\0" + zlib.compress(icc))
+    chunks.insert(1, (b"iCCP", b"".join(profile)))
+    with open(path, "wb") as f:
+        png.write_chunks(f, chunks)
+
+
 def _from_pillow(im) -> np.ndarray:
     mode = im.mode
     if mode == "1":
@@ -324,17 +357,40 @@ def write_image(temp: str, a: np.ndarray, fmt: str, info: ImageInfo | None = Non
         import png
 
         height, width = a.shape[:2]
+        per_metre = {}
+        if info is not None and info.dpi:
+            per_metre = {
+                "x_pixels_per_unit": round(info.dpi[0] / 0.0254),
+                "y_pixels_per_unit": round(info.dpi[1] / 0.0254),
+                "unit_is_meter": True,
+            }
         writer = png.Writer(
-            width, height, greyscale=channels < 3, alpha=channels in (2, 4), bitdepth=16
+            width,
+            height,
+            greyscale=channels < 3,
+            alpha=channels in (2, 4),
+            bitdepth=16,
+            **per_metre,
         )
         with open(temp, "wb") as f:
             writer.write_array(f, a.reshape(-1))
+        if info is not None and info.icc_profile:
+            _png_with_icc(temp, info.icc_profile)
         return
     if fmt == "TIFF" and a.dtype != np.uint8:
         import tifffile
 
-        photometric = "rgb" if channels >= 3 else "minisblack"
-        tifffile.imwrite(temp, a, photometric=photometric, compression="zlib")
+        options = {}
+        if info is not None and info.dpi:
+            options = {"resolution": info.dpi, "resolutionunit": "INCH"}
+        tifffile.imwrite(
+            temp,
+            a,
+            photometric="rgb" if channels >= 3 else "minisblack",
+            compression="zlib",
+            iccprofile=info.icc_profile if info is not None else None,
+            **options,
+        )
         return
     Image = _pillow()
     if a.dtype == np.uint16:
