@@ -791,3 +791,22 @@ def test_images_keep_their_colour_profile_and_resolution(tmp_path, name, dtype, 
             got_dpi, got_icc = out.info.get("dpi"), out.info.get("icc_profile")
     assert got_icc == icc
     np.testing.assert_allclose(got_dpi, dpi, rtol=1e-3)
+
+
+def test_multi_page_tiff_is_refused_and_a_thumbnail_page_is_not_counted(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    pixels = np.arange(48, dtype=np.uint16).reshape(6, 8)
+    stack, with_thumb = tmp_path / "stack.tif", tmp_path / "thumb.tif"
+    with tifffile.TiffWriter(stack) as tif:
+        tif.write(pixels)
+        tif.write(pixels + 1)
+    with tifffile.TiffWriter(with_thumb) as tif:
+        tif.write(pixels)
+        tif.write(pixels[::2, ::2], subfiletype=1)  # a reduced-resolution copy
+    msg = message_of(filter_file, stack, tmp_path / "out.tif", SHARPEN)
+    assert "holds 2 images (pages)" in msg and "NPY" in msg
+    assert not (tmp_path / "out.tif").exists()
+    filter_file(with_thumb, tmp_path / "out2.tif", SHARPEN)
+    got = tifffile.imread(tmp_path / "out2.tif")
+    expected = ndimage.correlate(pixels.astype(float), SHARPEN, mode="mirror")
+    np.testing.assert_array_equal(got, np.clip(np.rint(expected), 0, 65535))

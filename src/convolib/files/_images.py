@@ -127,7 +127,7 @@ class ImageFile:
             )
 
     def _open_tiff(self) -> None:
-        """The first page of a TIFF file, through tifffile (any sample type)."""
+        """A single-image TIFF file, through tifffile (any sample type)."""
         try:
             import tifffile
         except ImportError:
@@ -137,8 +137,17 @@ class ImageFile:
                 page = tif.pages[0]
                 shape, dtype, axes = page.shape, page.dtype, page.axes
                 icc, dpi = _tiff_metadata(page.tags)
+                images = sum(not p.subfiletype & 1 for p in tif.pages)  # 1: a reduced copy
         except Exception as err:
             raise _undecodable(self._path, err) from None
+        if images > 1:
+            raise bad_argument(
+                "src",
+                self._path,
+                f"holds {images} images (pages); convolib reads single-image TIFF files",
+                "save each page as its own file, or stack them into a NPY file and filter "
+                "that (a 3-D kernel filters across the pages too)",
+            )
         self._route, self._samples_first = "tifffile", axes.startswith("S")
         if self._samples_first:
             shape = (*shape[1:], shape[0])
