@@ -267,7 +267,8 @@ def interleaved(
         for name in runs
     }
     warm = {name: WARM_S if single[name] < WARM_LIMIT_S else 0.0 for name in runs}
-    round_s = sum(number[name] * single[name] + max(warm[name], single[name]) for name in runs)
+    warm_s = {name: max(warm[name], single[name]) if warm[name] else 0.0 for name in runs}
+    round_s = sum(number[name] * single[name] + warm_s[name] for name in runs)
     if repeats is None:
         low, high = REPEATS[quick]
         repeats = max(low, min(high, int(TIME_BUDGET_S[quick] / max(round_s, 1e-9))))
