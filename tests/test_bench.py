@@ -153,3 +153,27 @@ def test_unknown_case_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         bench.main(["--cases", "zz9"])
     assert "unknown zz9" in capsys.readouterr().err
+
+
+def test_each_sample_follows_untimed_calls_of_its_own() -> None:
+    # A fast call (1 ms) runs untimed for WARM_S before each of its samples; a slow
+    # one (over WARM_LIMIT_S) is only timed.
+    import time
+
+    log: list[str] = []
+
+    def sleeper(name: str, seconds: float):
+        def fn() -> None:
+            log.append(name)
+            time.sleep(seconds)
+
+        return fn
+
+    slow_s = bench.WARM_LIMIT_S * 1.2
+    runs = {"fast": sleeper("fast", 1e-3), "slow": sleeper("slow", slow_s)}
+    samples, rounds = bench.interleaved(runs, {"fast": 1e-3, "slow": slow_s}, 2, quick=True)
+    assert rounds == 2 and all(len(v) == 2 for v in samples.values())
+    assert log.count("slow") == 2  # timed only
+    per_sample = math.ceil(bench.SAMPLE_S / 1e-3)
+    warm_calls = log.count("fast") - 2 * per_sample
+    assert warm_calls >= 2 * math.floor(bench.WARM_S / 1e-3 / 2)  # sleep() may overshoot
