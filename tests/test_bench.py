@@ -176,4 +176,5 @@ def test_each_sample_follows_untimed_calls_of_its_own() -> None:
     assert log.count("slow") == 2  # timed only
     per_sample = math.ceil(bench.SAMPLE_S / 1e-3)
     warm_calls = log.count("fast") - 2 * per_sample
+    assert bench.WARM_S >= 2e-3  # a few milliseconds: several calls of 1 ms
     assert warm_calls >= 2 * math.floor(bench.WARM_S / 1e-3 / 2)  # sleep() may overshoot
