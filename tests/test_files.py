@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import struct
-import tracemalloc
 import wave
 import zlib
 
@@ -20,6 +19,7 @@ import scipy.io.wavfile
 from scipy import ndimage, signal
 
 import convolib
+from convolib.bench import traced_peak
 from convolib.files import _arrays, _safety, _wav, filter_file, read_array, read_kernel, write_array
 from test_stream import check_stream, convolve_channels, draw_signal
 
@@ -128,12 +128,7 @@ def test_npy_memory_stays_far_below_the_file_size(tmp_path):
     size = os.path.getsize(src)
     k = np.hanning(33)
     streamed(src, dst, k, chunk=4096)  # warm-up: compile, plan caches
-    tracemalloc.start()
-    try:
-        streamed(src, dst, k, chunk=4096, overwrite=True)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = traced_peak(lambda: streamed(src, dst, k, chunk=4096, overwrite=True))
     assert peak < size / 16, f"peak {peak} bytes for a {size}-byte file"
     y = np.load(dst, mmap_mode="r")
     x = np.load(src, mmap_mode="r")
@@ -402,12 +397,7 @@ def test_wav_memory_stays_far_below_the_file_size(tmp_path):
     size = os.path.getsize(src)
     k = np.hanning(65) / np.hanning(65).sum()
     filter_file(src, dst, k, chunk=8192)  # warm-up: compile, plan caches
-    tracemalloc.start()
-    try:
-        filter_file(src, dst, k, chunk=8192, overwrite=True)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = traced_peak(lambda: filter_file(src, dst, k, chunk=8192, overwrite=True))
     assert peak < size / 8, f"peak {peak} bytes for a {size}-byte file"
     got = scipy.io.wavfile.read(dst)[1]
     expected = signal.correlate(x[5000:6000].astype(float), k[:, None], "valid")
@@ -698,12 +688,11 @@ def test_pixel_limit_refuses_a_bomb_before_decoding(tmp_path):
         b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr)
         + png_chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + png_chunk(b"IEND", b"")
     )  # fmt: skip
-    tracemalloc.start()
-    try:
-        msg = message_of(filter_file, bomb, tmp_path / "out.png", SHARPEN)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    messages: list[str] = []
+    peak = traced_peak(
+        lambda: messages.append(message_of(filter_file, bomb, tmp_path / "out.png", SHARPEN))
+    )
+    msg = messages[0]
     assert "100000×100000 = 10,000,000,000 pixels" in msg and "--max-pixels" in msg
     assert peak < 2**22
     small = tmp_path / "small.png"
