@@ -15,7 +15,6 @@ import scipy.signal as ss
 
 import convolib
 from convolib.algorithms import registry
-from convolib.execute import execute
 from convolib.planner import make_plan
 from convolib.spec import build_spec
 from helpers import assert_close, random_array
@@ -61,7 +60,7 @@ def skip_reason(name, spec):
 
 def run(name, op, x, k, mode="full", **options):
     """Execute ``op`` through the spec -> plan -> execute layers with a forced algorithm."""
-    return execute(make_plan(spec_for(op, x, k, mode, **options), name), x, k)
+    return make_plan(spec_for(op, x, k, mode, **options), name).run(x, k)
 
 
 def operand(rng, shape, dtype):

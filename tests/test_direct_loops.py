@@ -14,8 +14,8 @@ import pytest
 
 from convolib import costs
 from convolib.algorithms import direct
-from convolib.execute import execute, prepare
-from convolib.planner import make_plan
+from convolib.execute import prepare
+from convolib.planner import forget_plans, make_plan
 from convolib.spec import build_spec
 from helpers import assert_close, random_array
 
@@ -37,8 +37,10 @@ def path(request, monkeypatch):
     if request.param.endswith("parallel"):
         monkeypatch.setattr(costs, "PARALLEL_MIN_TERMS", 0)
     direct._layout.cache_clear()
+    forget_plans()  # their runners hold layouts
     yield request.param
     direct._layout.cache_clear()
+    forget_plans()
 
 
 CASES = [
@@ -72,7 +74,7 @@ def _prepared(op, sx, sk, dtype, options, seed):
 
 
 def _reference(spec, x, k):
-    return execute(make_plan(spec, "reference"), x, k)
+    return make_plan(spec, "reference").run(x, k)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "complex128", "int64"])
@@ -81,7 +83,7 @@ def _reference(spec, x, k):
 def test_each_path_matches_the_reference(path, case, op, dtype):
     sx, sk, options = CASES[case]
     x, k, spec = _prepared(op, sx, sk, dtype, options, [case, len(op), len(dtype)])
-    got = execute(make_plan(spec, "direct", workers=2), x, k)
+    got = make_plan(spec, "direct", workers=2).run(x, k)
     expected = _reference(spec, x, k)
     assert got.shape == expected.shape == spec.out_shape and got.dtype == expected.dtype
     scale = float(np.abs(x).max()) * float(np.abs(k).sum()) + abs(spec.fill_value)
@@ -115,7 +117,7 @@ def test_random_geometries_match_the_reference(path):
             stride=stride,
             dilation=dilation,
         )
-        got = execute(make_plan(spec, "direct", workers=2), x, k)
+        got = make_plan(spec, "direct", workers=2).run(x, k)
         scale = float(np.abs(x).max()) * float(np.abs(k).sum())
         assert_close(got, _reference(spec, x, k), np.float64, terms=k.size, scale=scale)
 
@@ -127,7 +129,7 @@ def test_infinite_kernel_taps_on_zero_padding_add_no_terms(path, mode):
     x = np.arange(1.0, 41.0).reshape(5, 8)
     k = np.array([[0.5, np.inf, 2.0], [1.0, -1.0, 0.25]])
     spec = build_spec("correlate", x, k, mode)
-    got = execute(make_plan(spec, "direct", workers=2), x, k)
+    got = make_plan(spec, "direct", workers=2).run(x, k)
     expected = _reference(spec, x, k)
     assert np.array_equal(np.isnan(got), np.isnan(expected))
     assert np.array_equal(got[np.isfinite(expected)], expected[np.isfinite(expected)])

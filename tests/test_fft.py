@@ -24,8 +24,7 @@ from convolib.algorithms import overlap_save, registry
 from convolib.algorithms._launch import each_in_threads
 from convolib.algorithms.fft import fast_lengths, layout
 from convolib.algorithms.overlap_save import blockable_axes, estimate
-from convolib.execute import execute
-from convolib.planner import _choose, make_plan
+from convolib.planner import forget_plans, make_plan
 from convolib.spec import build_spec
 from test_algorithms import FFT_BOUND
 
@@ -144,8 +143,8 @@ def test_no_wrap_around_at_any_boundary_stride_or_dilation(name, case):
             if registry()[name].supports(spec) is not None:
                 continue
             ran += 1
-            got = execute(make_plan(spec, name), x, k)
-            ref = execute(make_plan(spec, "reference"), x, k)
+            got = make_plan(spec, name).run(x, k)
+            ref = make_plan(spec, "reference").run(x, k)
             assert got.shape == ref.shape and got.dtype == ref.dtype
             scale = max(np.abs(x).max(), abs(fill)) * np.abs(k).sum()
             np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * scale)
@@ -165,10 +164,10 @@ def small_blocks(monkeypatch):
     def use(nbytes):
         monkeypatch.setattr(costs, "OS_GROUP_BYTES", nbytes)
         monkeypatch.setattr(overlap_save, "choose_blocking", shortest)
-        _choose.cache_clear()
+        forget_plans()
 
     yield use
-    _choose.cache_clear()
+    forget_plans()
 
 
 @pytest.mark.parametrize("group_bytes", [1, 20_000])
@@ -191,8 +190,8 @@ def test_overlap_save_frames_and_groups_tile_the_output(small_blocks, group_byte
         )  # fmt: skip
         blocking = overlap_save.choose_blocking(spec)
         assert blocking.frames > blocking.group >= 1
-        got = execute(make_plan(spec, "overlap_save"), a, b)
-        ref = execute(make_plan(spec, "reference"), a, b)
+        got = make_plan(spec, "overlap_save").run(a, b)
+        ref = make_plan(spec, "reference").run(a, b)
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * np.abs(b).sum() * 4)
 
 

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from convolib import ArgumentError, ArgumentTypeError, nn
+from convolib.planner import forget_plans
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -348,9 +349,11 @@ def small_chunks(monkeypatch):
     monkeypatch.setattr(costs, "LAYER_PARALLEL_MIN_S", 0.0)
     for f in cached:
         f.cache_clear()
+    forget_plans()
     yield
     for f in cached:
         f.cache_clear()
+    forget_plans()
 
 
 def _layer_and_grads(layer, dtype=np.float64):

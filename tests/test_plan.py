@@ -1,14 +1,17 @@
 """The planner: golden choices, printable plans, forcing, caching, memory budget."""
 
+import pickle
+
 import numpy as np
 import pytest
 
 import convolib
-from convolib import costs
+from convolib import api, costs
 from convolib import planner as plan_module
 from convolib.algorithms import Algorithm, registry
 
 F32 = np.float32
+RNG = np.random.default_rng(3)
 
 
 def _arrays(shape_x, shape_k, dtype):
@@ -81,6 +84,57 @@ def test_plans_are_cached_by_spec():
     assert convolib.plan("convolve", x, k) is convolib.plan("convolve", x + 1, k * 2)
 
 
+def test_a_repeated_call_runs_the_plan_of_its_signature(monkeypatch):
+    """The second call with the same shapes, dtypes and options is neither validated
+    nor planned again; one that differs in any of them is."""
+    x, x2, k = (
+        RNG.standard_normal((23, 31)),
+        RNG.standard_normal((23, 31)),
+        RNG.standard_normal((3, 2)),
+    )
+    first = convolib.correlate(x, k, "same")
+    expected = convolib.correlate(x2, k, "same", method="reference")
+    built = []
+    original = api.build_spec
+    monkeypatch.setattr(api, "build_spec", lambda *a, **o: built.append(a) or original(*a, **o))
+    assert np.array_equal(convolib.correlate(x, k, "same"), first)
+    np.testing.assert_allclose(convolib.correlate(x2, k, "same"), expected, rtol=1e-12)
+    assert not built
+    convolib.correlate(x, k, "same", fill_value=0.0)  # 0.0 is not 0: another signature
+    convolib.correlate(x.astype(F32), k, "same")
+    assert len(built) == 2
+
+
+def test_a_plan_made_from_the_kernels_values_is_made_again_for_each_call(monkeypatch):
+    """``auto`` chose rank-1 passes for a separable kernel, from its values; a full-rank
+    kernel of the same shape needs its own plan (the passes would be right for it, and
+    slow)."""
+    x = RNG.standard_normal((1024, 1024)).astype(F32)
+    g = np.exp(-0.5 * (np.arange(-7, 8) / 3.0) ** 2)
+    separable = np.outer(g, g).astype(F32)
+    full_rank = RNG.standard_normal((15, 15)).astype(F32)
+    assert convolib.plan("correlate", x, separable, "same").algorithm == "separable"
+    assert convolib.plan("correlate", x, full_rank, "same").algorithm != "separable"
+    convolib.correlate(x, separable, "same")
+    built = []
+    original = api.build_spec
+    monkeypatch.setattr(api, "build_spec", lambda *a, **o: built.append(a) or original(*a, **o))
+    got = convolib.correlate(x, full_rank, "same")
+    assert len(built) == 1
+    monkeypatch.undo()
+    expected = convolib.correlate(x, full_rank, "same", method="direct")
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-3)
+
+
+def test_a_used_plan_pickles_without_its_compiled_runner():
+    x, k = RNG.standard_normal((12, 9)), RNG.standard_normal((3, 3))
+    p = convolib.plan("convolve", x, k, "same")
+    y = p(x, k)
+    copy = pickle.loads(pickle.dumps(p))
+    assert copy == p
+    assert np.array_equal(copy(x, k), y)
+
+
 def test_plan_is_reusable_and_checks_its_operands():
     rng = np.random.default_rng(1)
     x, k = rng.standard_normal((30, 20)), rng.standard_normal((4, 3))
@@ -105,9 +159,9 @@ def tight_memory(monkeypatch):
     """A 40 MiB budget, checked for every plan."""
     monkeypatch.setattr(costs, "available_memory", lambda: int(40 * 2**20 / costs.MEMORY_FRACTION))
     monkeypatch.setattr(plan_module, "_CHECK_MEMORY_ABOVE", 0)
-    plan_module._choose.cache_clear()
+    plan_module.forget_plans()
     yield
-    plan_module._choose.cache_clear()
+    plan_module.forget_plans()
 
 
 def test_memory_budget_excludes_candidates(tight_memory):

@@ -42,6 +42,21 @@ def test_set_workers_is_the_default_and_returns_the_previous_setting():
     assert convolib.plan("convolve", X, K).workers == threads.resolve(previous)
 
 
+def test_set_workers_reaches_calls_planned_before(monkeypatch):
+    x, k = RNG.standard_normal((301, 40)), RNG.standard_normal((5, 5))
+    assert convolib.plan("convolve", x, k, "same").algorithm == "direct"
+    convolib.convolve(x, k, "same")
+    direct = type(registry()["direct"])
+    bound, bind = [], direct.bind
+    monkeypatch.setattr(direct, "bind", lambda self, s, w: bound.append(w) or bind(self, s, w))
+    previous = convolib.set_workers(1)
+    try:
+        convolib.convolve(x, k, "same")
+    finally:
+        convolib.set_workers(previous)
+    assert bound == [1]
+
+
 def test_concurrent_calls_match_serial_calls():
     cases = [
         (RNG.standard_normal((200 + i, 300)), RNG.standard_normal((3 + i % 3, 4))) for i in range(6)
@@ -88,8 +103,8 @@ def test_set_tune_is_the_default():
 def test_calibrate_writes_factors_that_the_planner_uses(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("CONVOLIB_CALIBRATION")
-    monkeypatch.setattr(calibration, "_factors", None)
-    planner._choose.cache_clear()
+    monkeypatch.setattr(calibration, "_factors", {})
+    before = convolib.plan("convolve", X, K, method="direct")  # made with factor 1
     try:
         factors = convolib.calibrate(repeats=2)
         assert {"direct", "reference"} <= set(factors)
@@ -103,9 +118,10 @@ def test_calibrate_writes_factors_that_the_planner_uses(tmp_path, monkeypatch):
         plan = convolib.plan("convolve", X, K, method="direct")
         raw = registry()["direct"].cost(plan.spec, plan.workers).seconds
         assert plan.seconds == pytest.approx(raw * factors["direct"])
+        assert before.seconds == pytest.approx(raw)  # made again, not taken from a cache
     finally:
         monkeypatch.setattr(calibration, "_factors", {})
-        planner._choose.cache_clear()
+        planner.forget_plans()
 
 
 def test_factors_of_another_cost_model_are_measured_again(tmp_path, monkeypatch):

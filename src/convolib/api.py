@@ -10,13 +10,14 @@ import numpy as np
 from . import chunked, factor
 from .algorithms.separable import rank_pays_off
 from .errors import ArgumentTypeError, bad_argument
-from .execute import execute
 from .numbers import as_operand
-from .planner import Plan, make_plan
-from .spec import Spec, build_spec
+from .planner import Plan, make_plan, recall, remember
+from .spec import Spec, build_spec, options_key
 
 
 def _planned(op, x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers, tune):
+    """The plan, the operands as arrays, and whether the plan depends on their values
+    (the kernel's rank) rather than on the call's signature alone."""
     x, k = as_operand("x", x), as_operand("k", k)
     spec = build_spec(
         op,
@@ -29,33 +30,53 @@ def _planned(op, x, k, mode, axes, boundary, fill_value, origin, method, out_dty
         origin=origin,
         out_dtype=out_dtype,
     )
-    spec = _with_kernel_rank(spec, k, method, workers)
-    return make_plan(spec, method, workers, tune), x, k
+    by_values = _wants_kernel_rank(spec, method, workers)
+    if by_values:
+        rank = factor.spec_kernel_rank(spec, k)
+        if rank is not None:
+            spec = _ranked(spec, rank)
+    return make_plan(spec, method, workers, tune), x, k, by_values
 
 
-def _compute(op, x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers, tune):
-    """``op`` in memory, or lazily for Dask arrays (`convolib.chunked`)."""
-    options = (mode, axes, boundary, fill_value, origin, method, out_dtype, workers, tune)
-    if chunked.is_dask(x) or chunked.is_dask(k):
-        return chunked.lazy(op, x, k, *options)
-    return execute(*_planned(op, x, k, *options))
+def _compute(op, x, k, *options):
+    """``op`` in memory, or lazily for Dask arrays (`convolib.chunked`).
 
-
-def _with_kernel_rank(spec: Spec, k: np.ndarray, method: object, workers: object) -> Spec:
-    """``spec`` with its kernel's rank (`convolib.factor`) where the planner could use it.
-
-    ``auto`` computes it only where rank-1 passes would beat the direct sum, so small
-    problems never pay for it; ``method="separable"`` computes it wherever it applies.
+    A call whose signature (types, shapes, dtypes, options) was planned before, with
+    a plan that no operand value went into, runs that plan without validating again.
     """
-    if not isinstance(method, str):
-        return spec
+    call = _signature(op, x, k, options)
+    if call is not None:
+        known = recall(call)
+        if known is not None:
+            return known.run(x, k)
+    elif chunked.is_dask(x) or chunked.is_dask(k):
+        return chunked.lazy(op, x, k, *options)
+    planned, x, k, by_values = _planned(op, x, k, *options)
+    if call is not None and not by_values:
+        remember(call, planned)
+    return planned.run(x, k)
+
+
+def _signature(op: str, x: object, k: object, options: tuple) -> tuple | None:
+    """What a call's plan depends on, for plain arrays whose dtype alone validates
+    them (not object arrays); None for other calls."""
+    if type(x) is not np.ndarray or type(k) is not np.ndarray:
+        return None
+    if "O" in (x.dtype.kind, k.dtype.kind):
+        return None
+    key = options_key(options)
+    return None if key is None else (op, x.shape, x.dtype, k.shape, k.dtype, key)
+
+
+def _wants_kernel_rank(spec: Spec, method: object, workers: object) -> bool:
+    """Whether the planner could use the kernel's rank (`convolib.factor`).
+
+    ``auto`` asks for it only where rank-1 passes would beat the direct sum, so small
+    problems never pay for it; ``method="separable"`` wherever it applies.
+    """
     if method == "auto":
-        if not rank_pays_off(spec, workers):
-            return spec
-    elif method != "separable" or factor.rank_applies(spec) is not None:
-        return spec
-    rank = factor.spec_kernel_rank(spec, k)
-    return spec if rank is None else _ranked(spec, rank)
+        return rank_pays_off(spec, workers)
+    return method == "separable" and factor.rank_applies(spec) is None
 
 
 @lru_cache(maxsize=1024)
@@ -92,7 +113,7 @@ def plan(
             "plan with NumPy arrays of one block's shape (each block runs such a call)",
             cls=ArgumentTypeError,
         )
-    planned, _, _ = _planned(
+    planned, _, _, _ = _planned(
         op, x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers, tune
     )
     return planned

@@ -97,6 +97,7 @@ def calibrate(*, save: bool = True, repeats: int = 5) -> dict[str, float]:
     """
     from .algorithms import cannot_run, registry
     from .execute import prepare
+    from .planner import forget_plans
     from .spec import build_spec
     from .threads import resolve
 
@@ -126,6 +127,7 @@ def calibrate(*, save: bool = True, repeats: int = 5) -> dict[str, float]:
     _factors = {
         name: min(max(statistics.median(r), _LIMITS[0]), _LIMITS[1]) for name, r in ratios.items()
     }
+    forget_plans()  # made with the old factors
     if save:
         path = cache_path()
         try:

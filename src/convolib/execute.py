@@ -8,6 +8,7 @@ order and dtype.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from functools import cache
 
@@ -17,16 +18,6 @@ from .algorithms import registry
 from .numbers import cast_output, exact_int64, int64_sums_fit
 from .planner import Plan
 from .spec import Spec
-
-
-def _canonical(a: np.ndarray, spec: Spec, flip: bool, conj: bool) -> np.ndarray:
-    if spec.moves is not None:
-        a = np.moveaxis(a, *spec.moves)
-    if flip:
-        a = a[_reversed(spec.ndim)]
-    if conj and a.dtype.kind in "cO":
-        a = np.conj(a)
-    return a
 
 
 @cache
@@ -45,20 +36,43 @@ def prepare(
     ``narrow`` leaves a bool or integer signal of int64 sums in its own dtype
     (`Algorithm.narrow_signal`).
     """
-    signal, kernel = (k, x) if spec.swap else (x, k)
-    signal = _canonical(signal, spec, spec.signal_flip, spec.signal_flip)
-    kernel = _canonical(kernel, spec, spec.kernel_flip, spec.kernel_conj)
-    acc = spec.acc_dtype
-    if acc.kind == "i" and not int64_sums_fit(
-        signal, kernel, spec.ndim + (spec.contract is not None), spec.fill_value
-    ):
-        spec = replace(spec, acc_dtype=np.dtype(object))
-        acc = spec.acc_dtype
-    if signal.dtype != acc and not (narrow and acc.kind == "i"):
-        signal = signal.astype(acc)
-    if kernel.dtype != acc:
-        kernel = kernel.astype(acc)
-    return spec, signal, kernel
+    return preparer(spec, narrow)(x, k)
+
+
+def preparer(
+    spec: Spec, narrow: bool = False
+) -> Callable[[np.ndarray, np.ndarray], tuple[Spec, np.ndarray, np.ndarray]]:
+    """`prepare` for one spec, with what the spec alone decides looked up once."""
+    swap, moves, acc = spec.swap, spec.moves, spec.acc_dtype
+    reverse = _reversed(spec.ndim)
+    signal_flip, kernel_flip, kernel_conj = spec.signal_flip, spec.kernel_flip, spec.kernel_conj
+    exact = acc.kind == "i"
+    summed_axes = spec.ndim + (spec.contract is not None)
+    keep_signal = narrow and exact
+
+    def canonical(a: np.ndarray, flip: bool, conj: bool) -> np.ndarray:
+        if moves is not None:
+            a = np.moveaxis(a, *moves)
+        if flip:
+            a = a[reverse]
+        if conj and a.dtype.kind in "cO":
+            a = np.conj(a)
+        return a
+
+    def prepare_operands(x: np.ndarray, k: np.ndarray) -> tuple[Spec, np.ndarray, np.ndarray]:
+        signal, kernel = (k, x) if swap else (x, k)
+        signal = canonical(signal, signal_flip, signal_flip)
+        kernel = canonical(kernel, kernel_flip, kernel_conj)
+        if exact and not int64_sums_fit(signal, kernel, summed_axes, spec.fill_value):
+            wide = np.dtype(object)
+            return replace(spec, acc_dtype=wide), signal.astype(wide), kernel.astype(wide)
+        if signal.dtype != acc and not keep_signal:
+            signal = signal.astype(acc)
+        if kernel.dtype != acc:
+            kernel = kernel.astype(acc)
+        return spec, signal, kernel
+
+    return prepare_operands
 
 
 def _values_need_the_sum(
@@ -94,37 +108,43 @@ def _values_need_the_sum(
     return False, True
 
 
-def execute(plan: Plan, x: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Run ``plan`` on operands that match its spec."""
+def bind(plan: Plan) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``plan`` as a function of operands that match its spec (`Plan.run`)."""
     spec = plan.spec
     if spec.empty:
-        return np.zeros(spec.out_shape, spec.out_dtype)
+        return lambda x, k: np.zeros(spec.out_shape, spec.out_dtype)
     algorithms = registry()
-    narrow = algorithms[plan.algorithm].narrow_signal and not plan.fallback
-    run_spec, signal, kernel = prepare(spec, x, k, narrow)
-    widened = run_spec is not spec
-    algorithm, nonnegative = plan.algorithm, False
-    if widened:
-        algorithm = "reference"
-    elif plan.fallback:
-        chosen = algorithms[plan.algorithm]
-        needs_sum, nonnegative = _values_need_the_sum(
-            signal,
-            kernel,
-            chosen.accuracy == "normwise",
-            kernel_only=chosen.local_signal_nonfinite(run_spec),
-        )
-        if needs_sum:
-            algorithm = plan.fallback
-    y = algorithms[algorithm].run(run_spec, signal, kernel, plan.workers)
-    if nonnegative and algorithm == plan.algorithm:
-        np.maximum(y, 0, out=y)  # a sum of non-negative terms is never negative
+    chosen = algorithms[plan.algorithm]
+    run = chosen.bind(spec, plan.workers)
+    prepare_operands = preparer(spec, chosen.narrow_signal and not plan.fallback)
+    normwise = chosen.accuracy == "normwise"
+    kernel_only = chosen.local_signal_nonfinite(spec)
     first = len(spec.batch)
-    if first:
-        c = spec.contract
-        places = tuple(a - (c is not None and c < a) for a in spec.axes)  # c is dropped
-        y = np.moveaxis(y, tuple(range(first, first + spec.ndim)), places)
-    y = np.asarray(y)
-    if widened and spec.out_dtype == np.int64:
-        y = exact_int64(y)
-    return cast_output(y, spec.out_dtype)
+    c = spec.contract
+    places = tuple(a - (c is not None and c < a) for a in spec.axes)  # c is dropped
+    last = tuple(range(first, first + spec.ndim))
+    moves = (last, places) if first and places != last else None
+
+    def run_plan(x: np.ndarray, k: np.ndarray) -> np.ndarray:
+        run_spec, signal, kernel = prepare_operands(x, k)
+        widened, nonnegative = run_spec is not spec, False
+        if widened:
+            y = algorithms["reference"].run(run_spec, signal, kernel, plan.workers)
+        else:
+            needs_sum = False
+            if plan.fallback:
+                needs_sum, nonnegative = _values_need_the_sum(signal, kernel, normwise, kernel_only)
+            if needs_sum:
+                y = algorithms[plan.fallback].run(spec, signal, kernel, plan.workers)
+            else:
+                y = run(signal, kernel)
+                if nonnegative:
+                    np.maximum(y, 0, out=y)  # a sum of non-negative terms is never negative
+        if moves:
+            y = np.moveaxis(y, *moves)
+        y = np.asarray(y)
+        if widened and spec.out_dtype == np.int64:
+            y = exact_int64(y)
+        return cast_output(y, spec.out_dtype)
+
+    return run_plan

@@ -27,7 +27,6 @@ import numpy as np
 from . import chunked
 from .boundary import canonical_boundary
 from .errors import ArgumentTypeError, bad_argument
-from .execute import execute
 from .numbers import as_operand
 from .planner import Plan, make_plan
 from .spec import Spec, build_spec
@@ -238,7 +237,7 @@ def _spec(signal, kernel, layer: Layer, *, stride, dilation, pads, boundary) -> 
 def _sum(signal, kernel, layer: Layer, *, method, workers, **geometry) -> np.ndarray:
     spec = _spec(signal, kernel, layer, **geometry)
     reversed_ = kernel[(..., *[slice(None, None, -1)] * layer.dims)]
-    return execute(make_plan(spec, method, workers), signal, reversed_)
+    return make_plan(spec, method, workers).run(signal, reversed_)
 
 
 def _forward(x, w, stride, padding, dilation, groups, padding_mode, flip):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -65,9 +66,19 @@ class Plan:
     memory_bytes: int
     reason: str
     candidates: tuple[Candidate, ...]
+    memory_budget: int | None = None
+    """The budget the candidates were held to, or None where their needs were too small
+    to ask the operating system what memory is free."""
+
+    @cached_property
+    def run(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """The plan as a function of operands that match its spec (`convolib.execute`),
+        with what depends on the spec alone worked out once."""
+        from .execute import bind
+
+        return bind(self)
 
     def __call__(self, x: object, k: object) -> np.ndarray:
-        from .execute import execute
         from .numbers import as_operand
 
         x, k = as_operand("x", x), as_operand("k", k)
@@ -93,7 +104,12 @@ class Plan:
                     "make a new plan for this kernel, or call convolve/correlate",
                     show_value=False,
                 )
-        return execute(self, x, k)
+        return self.run(x, k)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("run", None)  # a closure: made again where it is used
+        return state
 
     def __str__(self) -> str:
         lines = [
@@ -164,7 +180,36 @@ def set_tune(tune: bool) -> bool:
     """
     global _tune_default
     previous, _tune_default = _tune_default, bool(tune)
+    forget_plans()
     return previous
+
+
+_by_call: dict[tuple, Plan] = {}
+"""Plans by the signature of the call that made them (`convolib.api`), so that a
+repeated call skips validation and planning: only plans that no operand value and no
+memory check went into."""
+
+_BY_CALL_LIMIT = 1024
+
+
+def recall(call: tuple) -> Plan | None:
+    """The plan remembered for ``call``, or None."""
+    return _by_call.get(call)
+
+
+def remember(call: tuple, plan: Plan) -> None:
+    """Keep ``plan`` for ``call`` if it depends on nothing but the call's signature."""
+    if plan.memory_budget is None:
+        if len(_by_call) >= _BY_CALL_LIMIT:
+            _by_call.clear()
+        _by_call[call] = plan
+
+
+def forget_plans() -> None:
+    """Drop every cached plan: the settings or cost factors they were made under changed."""
+    _choose.cache_clear()
+    _tuned.cache_clear()
+    _by_call.clear()
 
 
 def make_plan(
@@ -191,8 +236,6 @@ TUNE_CANDIDATES = 3
 
 @lru_cache(maxsize=256)
 def _tuned(plan: Plan) -> Plan:
-    from .execute import execute
-
     spec = plan.spec
     contenders = [c for c in plan.candidates if c.why_not is None][:TUNE_CANDIDATES]
     if len(contenders) < 2 or spec.acc_dtype.kind == "O":
@@ -207,11 +250,11 @@ def _tuned(plan: Plan) -> Plan:
     measured = {}
     for c in contenders:
         forced = replace(plan, algorithm=c.name, fallback=None)
-        execute(forced, x, k)  # compile and warm up
+        forced.run(x, k)  # compile and warm up
         times = []
         for _ in range(3):
             start = time.perf_counter()
-            execute(forced, x, k)
+            forced.run(x, k)
             times.append(time.perf_counter() - start)
         measured[c.name] = min(times)
     ranked = sorted(measured, key=measured.__getitem__)
@@ -313,4 +356,5 @@ def _choose(spec: Spec, method: str, workers: int) -> Plan:
         memory_bytes=spec.out_bytes + chosen.workspace_bytes,
         reason=reason,
         candidates=tuple(candidates),
+        memory_budget=budget,
     )

@@ -282,15 +282,28 @@ def build_spec(
         pads,
         contract,
     )
+    key = options_key(options)
+    if key is None:  # an unhashable option: validate without the cache
+        return _build_spec(op, x.shape, x.dtype, k.shape, k.dtype, *options)
+    return _cached_spec(op, x.shape, x.dtype, k.shape, k.dtype, key)
+
+
+def options_key(options: tuple) -> tuple | None:
+    """A hashable cache key for call options that tells ``0``, ``0.0``, ``False`` and
+    ``[0]`` apart, or None where an option is unhashable.
+
+    >>> options_key(("same", 0)) != options_key(("same", 0.0)), options_key(({},))
+    (True, None)
+    """
     types = tuple(map(type, options))
     if _SCALARS.issuperset(types):  # the usual call: the options and their types are the key
-        return _cached_spec(op, x.shape, x.dtype, k.shape, k.dtype, (options, types))
+        return (options, types)
     try:
         key = _typed(options)
         hash(key)
-    except TypeError:  # an unhashable option: validate without the cache
-        return _build_spec(op, x.shape, x.dtype, k.shape, k.dtype, *options)
-    return _cached_spec(op, x.shape, x.dtype, k.shape, k.dtype, key)
+    except TypeError:
+        return None
+    return key
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None), type})

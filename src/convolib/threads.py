@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import numbers
 import os
+from functools import cache
 
 from .errors import ArgumentTypeError, bad_argument
 
 _default: int | None = None
 
 
+@cache
 def cpu_count() -> int:
-    """Cores this process may run on."""
+    """Cores this process may run on (read once, as BLAS and numba do)."""
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
@@ -55,7 +57,10 @@ def set_workers(workers: int | None) -> int | None:
     >>> set_workers(previous)
     1
     """
+    from .planner import forget_plans  # plans hold the thread count they were made for
+
     global _default
     previous = _default
     _default = None if workers is None else resolve(workers)
+    forget_plans()
     return previous

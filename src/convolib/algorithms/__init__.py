@@ -26,7 +26,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 
 import numpy as np
@@ -80,6 +82,11 @@ class Algorithm(ABC):
     @abstractmethod
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
         """Compute the canonical problem (module docstring) on up to ``workers`` threads."""
+
+    def bind(self, spec: Spec, workers: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """``run`` for this spec and thread count, as a function of the operands; an
+        algorithm may work out once here what depends on the spec alone."""
+        return partial(self.run, spec, workers=workers)
 
 
 def cannot_run(algorithm: Algorithm, spec: Spec) -> str | None:

@@ -107,6 +107,18 @@ def _add(Y, y, S, at, q, w, v, g, shift, n):
             )
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _first(Y, y, S, a, v, n, accumulate):
+    """``Y[y + i] = v·S[a + i]`` for ``i < n`` (``+=`` if ``accumulate``): the first tap,
+    which spares a pass that zeroes the outputs."""
+    if accumulate:
+        for i in range(n):
+            Y[y + i] += v * S[a + i]
+    else:
+        for i in range(n):
+            Y[y + i] = v * S[a + i]
+
+
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows(t0, t1, S, W, bx, bk, geo, Y, accumulate):
     """Tasks ``t0 .. t1 - 1``: task ``t`` is column block ``t % blocks`` of output row
@@ -233,16 +245,17 @@ def _padded(l0, l1, P, at, w, bx, bk, geo, Y, accumulate):
         y = U(line * O2)
         row = (bx[b] * len0 + i0 * s0) * len1 * len2 + i1 * s1 * len2
         wb = bk[b] * M
-        if not accumulate:
-            for i in range(U(O2)):
-                Y[y + i] = 0
         if s2 != 1:
+            if not accumulate:
+                for i in range(U(O2)):
+                    Y[y + i] = 0
             for j in range(M):
                 v, a, step = w[wb + j], U(row + at[j]), U(s2)
                 for i in range(U(O2)):
                     Y[y + i] += v * P[a + i * step]
             continue
-        for j in range(0, M, TAPS_PER_PASS):
+        _first(Y, y, P, U(row + at[0]), w[wb], U(O2), accumulate)
+        for j in range(1, M, TAPS_PER_PASS):
             _add(Y, y, P, at, j, w, wb + j, min(TAPS_PER_PASS, M - j), row, U(O2))
 
 
@@ -267,20 +280,27 @@ def _planes(q0, q1, S, at, w, bx, bk, geo, Y, accumulate):
             i0 += 1
             if i0 == O0:
                 i0, b = 0, b + 1
-        for i in range(U(slab.size)):
-            slab[i] = 0
         for t in range(extent):
             p0 = i0 * s0 + t - lo0
-            if 0 <= p0 < n0:
-                for p1 in range(n1):
-                    src = U(((bx[b] * n0 + p0) * n1 + p1) * n2)
-                    dst = U((t * len1 + p1 + lo1) * len2 + lo2)
-                    for i in range(U(n2)):
-                        slab[dst + i] = S[src + i]
-        for i in range(n):
-            wide[i] = 0
+            base = U(t * len1 * len2)
+            if not 0 <= p0 < n0:
+                for i in range(U(len1 * len2)):
+                    slab[base + i] = 0
+                continue
+            # the border around the rows copied in
+            for i in range(U(lo1 * len2 + lo2)):
+                slab[base + i] = 0
+            for p1 in range(n1):
+                src = U(((bx[b] * n0 + p0) * n1 + p1) * n2)
+                dst = base + U((p1 + lo1) * len2 + lo2)
+                for i in range(U(n2)):
+                    slab[dst + i] = S[src + i]
+                gap = len2 - n2 if p1 + 1 < n1 else (len1 - lo1 - n1) * len2 + len2 - n2 - lo2
+                for i in range(U(gap)):
+                    slab[dst + U(n2) + i] = 0
         wb = bk[b] * M
-        for j in range(0, M, TAPS_PER_PASS):
+        _first(wide, U(0), slab, U(at[0]), w[wb], n, False)
+        for j in range(1, M, TAPS_PER_PASS):
             _add(wide, U(0), slab, at, j, w, wb + j, min(TAPS_PER_PASS, M - j), 0, n)
         y = U(plane * O1 * O2)
         for i1 in range(O1):

@@ -11,6 +11,7 @@ to test (`costs.direct_padded`), and where rows are short, over whole planes at 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -101,19 +102,19 @@ class Direct(Algorithm):
         return Cost(costs.direct_seconds(spec, workers), workspace)
 
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
-        if not spec.zero_padding:
-            signal = pad(signal, spec.pads, spec.boundary, spec.fill_value)
-        layout = _layout(spec, workers)
-        out = np.empty(layout.shape, spec.acc_dtype)
-        _loops().run(
-            signal.ravel(),
-            kernel.ravel(),
-            layout.bx,
-            layout.bk,
-            layout.geo,
-            out.ravel(),
-            layout.workers,
-            layout.padded,
-            planes=layout.planes,
-        )
-        return out
+        return self.bind(spec, workers)(signal, kernel)
+
+    def bind(self, spec: Spec, workers: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        layout, loops, acc = _layout(spec, workers), _loops(), spec.acc_dtype
+        bx, bk, geo, threads = layout.bx, layout.bk, layout.geo, layout.workers
+        padded, planes = layout.padded, layout.planes
+
+        def run(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+            if not spec.zero_padding:
+                signal = pad(signal, spec.pads, spec.boundary, spec.fill_value)
+            out = np.empty(layout.shape, acc)
+            S, W, Y = signal.ravel(), kernel.ravel(), out.ravel()
+            loops.run(S, W, bx, bk, geo, Y, threads, padded, planes=planes)
+            return out
+
+        return run
