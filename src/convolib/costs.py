@@ -48,6 +48,16 @@ DIRECT_PADDED_PASS_S = 1.1e-8
 DIRECT_COPY_BYTE_S = 4.7e-11
 """The padded path's zero-padded signal copy, per byte: zeroed, then filled."""
 
+DIRECT_FRESH_BYTES = 2**25
+"""A padded copy of at least this size comes fresh from the operating system on each
+call (glibc's largest ``mmap`` threshold, 32 MiB), so it is faulted in page by page
+and read back from memory, not cache."""
+
+DIRECT_FRESH_BYTE_S = 4.2e-10
+"""Per byte of such a copy, on top of `DIRECT_COPY_BYTE_S`: the padded path's extra
+time against the rows path for 2048² and 3072×2048 float64 images with 11×11
+kernels on one thread (14 and 21 ms), where below the size the two paths ran alike."""
+
 DIRECT_OUTPUT_BYTE_S = 1.6e-11
 """Per output byte: writing it."""
 
@@ -220,7 +230,8 @@ def _lines_seconds(spec: Spec, threads: int) -> float:
     per_pass = DIRECT_TAPS_PER_PASS if not spec.ndim or spec.stride[-1] == 1 else 1
     seconds = lines * -(-math.prod(spec.m) // per_pass) * DIRECT_PADDED_PASS_S / threads
     if spec.zero_padding and any(lo or hi for lo, hi in spec.pads):
-        seconds += direct_padded_bytes(spec) * DIRECT_COPY_BYTE_S
+        copy = direct_padded_bytes(spec)
+        seconds += copy * (DIRECT_COPY_BYTE_S + DIRECT_FRESH_BYTE_S * (copy >= DIRECT_FRESH_BYTES))
     return seconds
 
 
