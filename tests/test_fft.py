@@ -22,7 +22,7 @@ import convolib
 from convolib import costs
 from convolib.algorithms import overlap_save, registry
 from convolib.algorithms._launch import each_in_threads
-from convolib.algorithms.fft import fast_lengths, layout
+from convolib.algorithms.fft import fast_lengths, forwards_together, layout
 from convolib.algorithms.overlap_save import blockable_axes, estimate
 from convolib.planner import forget_plans, make_plan
 from convolib.spec import build_spec
@@ -336,3 +336,25 @@ def test_cost_counts_strided_outputs_at_stride_one():
         plain = registry()[name].cost(build_spec("correlate", x, k, "same"), 2).seconds
         strided = build_spec("correlate", x, k, "same", stride=4)
         assert registry()[name].cost(strided, 2).seconds > 0.5 * plain
+
+
+@pytest.mark.parametrize(
+    ("op", "dtype", "boundary"),
+    [("convolve", np.float64, "constant"), ("correlate", np.complex128, "reflect")],
+)
+def test_long_one_line_transforms_run_together_with_the_same_result(op, dtype, boundary):
+    """A long 1-D signal's and kernel's spectra are computed on two threads at once
+    (pocketfft does not thread one line): the result is the one-thread result."""
+    rng = np.random.default_rng(5)
+    x, k = (rng.standard_normal(n).astype(dtype) for n in (70_000, 3_001))
+    if dtype == np.complex128:
+        x, k = x + 1j * rng.standard_normal(x.shape), k + 1j * rng.standard_normal(k.shape)
+    spec = build_spec(op, x, k, "same", boundary=boundary)
+    lengths = fast_lengths(layout(spec).circular)
+    assert forwards_together(spec, lengths, 2) and not forwards_together(spec, lengths, 1)
+    two = make_plan(spec, "fft", workers=2).run(x, k)
+    one = make_plan(spec, "fft", workers=1).run(x, k)
+    assert np.array_equal(two, one)
+    expected = getattr(convolib, op)(x, k, "same", boundary=boundary, method="direct")
+    scale = float(np.abs(x).max()) * float(np.abs(k).sum())
+    np.testing.assert_allclose(two, expected, atol=1e-10 * scale)

@@ -20,6 +20,7 @@ from .. import costs
 from ..boundary import pad
 from ..spec import Spec
 from . import Algorithm, Cost, register
+from ._launch import each_in_threads
 
 FFT_DTYPES = ("float32", "float64", "complex64", "complex128")
 
@@ -266,10 +267,13 @@ class FFT(Algorithm):
             math.prod(spec.batch),
         )
         kept = tuple(-(-s // st) for s, st in zip(lay.span, spec.stride, strict=True))
-        transforms = (
-            transform_seconds(lengths, lay.used, signals, dtype, workers)
-            + transform_seconds(lengths, lay.extent, kernels, dtype, workers)
-            + transform_seconds(lengths, kept, batch, dtype, workers, inverse=True)
+        forwards = (
+            transform_seconds(lengths, lay.used, signals, dtype, workers),
+            transform_seconds(lengths, lay.extent, kernels, dtype, workers),
+        )
+        together = forwards_together(spec, lengths, workers)
+        transforms = (max if together else sum)(forwards) + transform_seconds(
+            lengths, kept, batch, dtype, workers, inverse=True
         )
         terms = batch * spec.channels * spectral * csize
         padded = 0
@@ -296,12 +300,22 @@ class FFT(Algorithm):
         lay = layout(spec)
         lengths = fast_lengths(lay.circular)
         axes = tuple(range(-spec.ndim, 0))
-        x = padded_signal(signal, spec, lay)
-        spectrum = forward(x, lengths, axes, workers)
-        del x
         real = spec.acc_dtype.kind == "f"
         summed = spec.ndim if spec.contract is not None else None
         blocks = filter_blocks(spec)
+        if blocks is None and forwards_together(spec, lengths, workers):
+            spectra = [padded_signal(signal, spec, lay), spread_kernel(kernel, spec)]
+
+            def transform(i: int) -> None:
+                spectra[i] = forward(spectra[i], lengths, axes, 1)
+
+            each_in_threads(2, transform, [0, 1])
+            product = spectrum_product(*spectra, summed)
+            del spectra
+            return np.ascontiguousarray(inverse(product, lengths, axes, kept(lay, spec), real, 1))
+        x = padded_signal(signal, spec, lay)
+        spectrum = forward(x, lengths, axes, workers)
+        del x
         if blocks is None:
             product = spectrum_product(
                 spectrum, forward(spread_kernel(kernel, spec), lengths, axes, workers), summed
@@ -318,6 +332,21 @@ class FFT(Algorithm):
             del kernels
             y[part] = inverse(product, lengths, axes, kept(lay, spec), real, workers)
         return y
+
+
+def forwards_together(spec: Spec, lengths: tuple[int, ...], workers: int) -> bool:
+    """Whether the signal's and the kernel's transforms run at once, one thread each:
+    where each is one line along one axis, which pocketfft does not split over threads.
+
+    >>> from convolib.spec import build_spec
+    >>> long = build_spec("convolve", np.ones(2**20), np.ones(2**20))
+    >>> forwards_together(long, fast_lengths(layout(long).circular), 2)
+    True
+    """
+    if workers < 2 or spec.ndim != 1 or spec.contract is not None:
+        return False
+    lines = math.prod(spec.signal_batch), math.prod(spec.kernel_batch)
+    return lines == (1, 1) and lengths[0] > costs.FFT_TOGETHER_MIN_POINTS
 
 
 def filter_blocks(spec: Spec) -> tuple[int, int] | None:
