@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import convolib
-from convolib import api, costs
+from convolib import api, costs, threads
 from convolib import planner as plan_module
 from convolib.algorithms import Algorithm, registry
 from convolib.spec import build_spec
@@ -47,14 +47,35 @@ def test_golden_choices(op, sx, sk, dtype, mode, expected):
     assert convolib.plan(op, x, k, mode).algorithm == expected
 
 
-def test_direct_pads_no_copy_that_would_come_fresh_from_the_os_each_call():
-    """i8 (2048² float64, 11×11): a padded copy of 33 MiB is faulted in on every call
-    and ran 1.4× slower than the rows path; half the image pads as before."""
-    k = np.zeros((11, 11))
-    half = build_spec("convolve", np.zeros((1024, 2048)), k, "same")
-    whole = build_spec("convolve", np.zeros((2048, 2048)), k, "same")
-    assert costs.direct_padded_bytes(whole) >= costs.DIRECT_FRESH_BYTES
-    assert costs.direct_padded(half) and not costs.direct_padded(whole)
+def test_direct_pads_no_copy_that_would_come_fresh_from_the_os_each_call(monkeypatch):
+    """i8 (2048² float64, 11×11): a padded copy of 33 MiB is faulted in on every call,
+    and the padded path ran 1.4× slower than the rows path."""
+    i8 = build_spec("convolve", np.zeros((2048, 2048)), np.zeros((11, 11)), "same")
+    assert costs.direct_padded_bytes(i8) >= costs.DIRECT_FRESH_BYTES
+    monkeypatch.setattr(threads, "cpu_count", lambda: 1)  # where one thread would pad
+    assert not costs.direct_padded(i8)
+    monkeypatch.setattr(costs, "DIRECT_FRESH_BYTE_S", 0.0)
+    assert costs.direct_padded(i8)  # the fresh copy's cost alone decides
+
+
+def test_direct_paths_are_chosen_for_every_core_whatever_the_call_asks(monkeypatch):
+    """The padded path copies on one thread: on two cores a 2048² float32 image with a
+    7×7 kernel ran 1.2× faster on the rows path, though one thread favours padding."""
+    spec = build_spec("convolve", np.zeros((2048, 2048), F32), np.zeros((7, 7), F32), "same")
+    monkeypatch.setattr(threads, "cpu_count", lambda: 2)
+    assert not costs.direct_padded(spec)
+    monkeypatch.setattr(threads, "cpu_count", lambda: 1)
+    assert costs.direct_padded(spec)
+
+
+@pytest.mark.parametrize(("mode", "side"), [("full", 66), ("same", 64), ("valid", 62)])
+def test_an_empty_batch_is_planned_and_gives_an_empty_result(mode, side):
+    """A batch axis of length 0 with a broadcasting kernel (the cost model divided by
+    the number of output planes, 0, before)."""
+    x, k = np.zeros((0, 64, 64), F32), np.ones((1, 3, 3), F32)
+    assert convolib.plan("convolve", x, k, mode, axes=(1, 2)).algorithm == "direct"
+    y = convolib.convolve(x, k, mode, axes=(1, 2))
+    assert y.shape == (0, side, side) and y.dtype == F32
 
 
 def test_plan_prints_choice_reason_and_candidates():

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import threads
+
 if TYPE_CHECKING:
     from .spec import Spec
 
@@ -198,19 +200,27 @@ workspace before it is refused."""
 def direct_padded(spec: Spec) -> bool:
     """Whether the direct loops take their padded path (``algorithms/_direct_kernels.py``):
     where copying the signal into a zero-padded buffer costs less than adding the
-    outputs near the row ends tap by tap (short rows, small problems). Decided for one
-    thread whatever the thread count, since the paths add the terms in different
-    orders and results do not depend on the thread count."""
-    rows, padded = _direct_paths(spec, 1)
+    outputs near the row ends tap by tap (short rows, small problems). Decided for
+    every core (`threads.cpu_count`), whatever a call's ``workers``, since the paths
+    add the terms in different orders and results do not depend on ``workers``; the
+    copy runs on one thread, so more cores favour the rows path."""
+    rows, padded = _direct_paths(spec, _path_threads(spec))
     return padded < rows
 
 
 def direct_planes(spec: Spec) -> bool:
     """Whether the padded path runs a plane at a time (stride 1 along the last two
     axes): each pass covers a whole plane, at the price of the columns between its
-    rows; where passes over short rows cost more. Decided for one thread, as
-    `direct_padded`."""
-    return direct_padded(spec) and _planes_seconds(spec) < _lines_seconds(spec, 1)
+    rows; where passes over short rows cost more. Decided as `direct_padded`."""
+    n = _path_threads(spec)
+    planes = max(1, math.prod(spec.batch) * math.prod(spec.out[:-2]))
+    return direct_padded(spec) and _planes_seconds(spec) / min(n, planes) < _lines_seconds(spec, n)
+
+
+def _path_threads(spec: Spec) -> int:
+    """The threads the direct loops' paths are chosen for: every core, where the
+    problem is large enough to run in parallel."""
+    return threads.cpu_count() if spec.terms >= PARALLEL_MIN_TERMS else 1
 
 
 def _padded_lengths(spec: Spec) -> tuple[int, ...]:
@@ -269,7 +279,7 @@ def _direct_paths(spec: Spec, threads: int) -> tuple[float, float]:
     rows = passes * -(-last // direct_block(item)) * DIRECT_PASS_S
     if spec.ndim and spec.zero_padding and any(spec.pads[-1]):
         rows += lines * taps * DIRECT_EDGE_S
-    planes = math.prod(spec.batch) * math.prod(spec.out[:-2])  # shared out over threads
+    planes = max(1, math.prod(spec.batch) * math.prod(spec.out[:-2]))  # shared out over threads
     padded = min(_lines_seconds(spec, threads), _planes_seconds(spec) / min(threads, planes))
     return rows / threads, padded
 
