@@ -7,7 +7,8 @@ and, within a chunk of tile rows ``r0 .. r1 - 1``, tile ``p = (r - r0)·cols + t
 ``Aᵀ M A`` (side ``m``) back into the image, cutting tiles that pass its edge.
 
 Each transform is two passes of 1-D transforms over long contiguous runs, so that
-they vectorise: along the input rows of a tile row (all columns at once), then across
+they vectorise: along the input rows of the chunk's tile rows (all columns of all of
+them at once, for one channel: rows of a small image are short), then across
 the tiles of a chunk (all at once), with the row results split by tile column in
 between (``D[i, l, p]``: column ``l`` of tile ``p``). A pass computes every output of
 a transform from one load of each input (`_combine6` and friends), with the
@@ -35,17 +36,18 @@ def transform_input(X, grid, BT, V, tiles, r0, r1, rows, cols):  # pragma: no co
     m = a - 2
     count = U((r1 - r0) * cols)
     n = U(cols * m + 2)  # columns of the input rows that a tile row reads
+    span = U(r1 - r0) * n  # those of every tile row of the chunk, side by side
     first, last = max(0, left), min(cols * m + 2, left + width)  # where rows hold signal
-    R = np.zeros(a * n, X.dtype)  # the input rows of one tile row, zero-padded
-    L = np.empty(a * n, X.dtype)  # L[i] = Σ_l BT[i, l] · input row l
+    R = np.zeros(a * span, X.dtype)  # R[l, t, :]: input row l of tile row t, zero-padded
+    L = np.empty(a * span, X.dtype)  # L[i] = Σ_l BT[i, l] · R[l]
     D = np.empty(a * a * count, X.dtype)
     step = U(channels * tiles)  # from V[i, j] to V[i, j + 1]
     for c in range(channels):
         for r in range(r0, r1):
             g, ty = r // rows, r % rows
-            p = U((r - r0) * cols)
+            t = U(r - r0) * n
             for row in range(a):
-                y, d = ty * m + row - top, U(row) * n
+                y, d = ty * m + row - top, U(row) * span + t
                 if 0 <= y < height:
                     s = U(((g * channels + c) * height + y) * width - left)
                     for x in range(U(first), U(last)):
@@ -53,12 +55,13 @@ def transform_input(X, grid, BT, V, tiles, r0, r1, rows, cols):  # pragma: no co
                 else:
                     for x in range(U(first), U(last)):
                         R[d + x] = 0
-            if a == 6:
-                _combine6(R, U(0), n, L, U(0), n, n, BT)
-            else:
-                _combine4(R, U(0), n, L, U(0), n, n, BT)
-            for i in range(a):
-                d, x = U(i * a) * count + p, U(i) * n
+        if a == 6:
+            _combine6(R, U(0), span, L, U(0), span, span, BT)
+        else:
+            _combine4(R, U(0), span, L, U(0), span, span, BT)
+        for i in range(a):
+            for r in range(U(r1 - r0)):
+                d, x = U(i * a) * count + r * U(cols), U(i) * span + r * n
                 if a == 6:
                     for t in range(U(cols)):
                         D[d + t] = L[x]
