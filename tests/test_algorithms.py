@@ -60,7 +60,7 @@ def skip_reason(name, spec):
 
 def run(name, op, x, k, mode="full", **options):
     """Execute ``op`` through the spec -> plan -> execute layers with a forced algorithm."""
-    return make_plan(spec_for(op, x, k, mode, **options), name).run(x, k)
+    return make_plan(spec_for(op, x, k, mode, **options), name)(x, k)
 
 
 def operand(rng, shape, dtype):

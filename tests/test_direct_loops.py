@@ -74,7 +74,7 @@ def _prepared(op, sx, sk, dtype, options, seed):
 
 
 def _reference(spec, x, k):
-    return make_plan(spec, "reference").run(x, k)
+    return make_plan(spec, "reference")(x, k)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "complex128", "int64"])
@@ -83,7 +83,7 @@ def _reference(spec, x, k):
 def test_each_path_matches_the_reference(path, case, op, dtype):
     sx, sk, options = CASES[case]
     x, k, spec = _prepared(op, sx, sk, dtype, options, [case, len(op), len(dtype)])
-    got = make_plan(spec, "direct", workers=2).run(x, k)
+    got = make_plan(spec, "direct", workers=2)(x, k)
     expected = _reference(spec, x, k)
     assert got.shape == expected.shape == spec.out_shape and got.dtype == expected.dtype
     scale = float(np.abs(x).max()) * float(np.abs(k).sum()) + abs(spec.fill_value)
@@ -117,7 +117,7 @@ def test_random_geometries_match_the_reference(path):
             stride=stride,
             dilation=dilation,
         )
-        got = make_plan(spec, "direct", workers=2).run(x, k)
+        got = make_plan(spec, "direct", workers=2)(x, k)
         scale = float(np.abs(x).max()) * float(np.abs(k).sum())
         assert_close(got, _reference(spec, x, k), np.float64, terms=k.size, scale=scale)
 
@@ -129,7 +129,7 @@ def test_infinite_kernel_taps_on_zero_padding_add_no_terms(path, mode):
     x = np.arange(1.0, 41.0).reshape(5, 8)
     k = np.array([[0.5, np.inf, 2.0], [1.0, -1.0, 0.25]])
     spec = build_spec("correlate", x, k, mode)
-    got = make_plan(spec, "direct", workers=2).run(x, k)
+    got = make_plan(spec, "direct", workers=2)(x, k)
     expected = _reference(spec, x, k)
     assert np.array_equal(np.isnan(got), np.isnan(expected))
     assert np.array_equal(got[np.isfinite(expected)], expected[np.isfinite(expected)])

@@ -143,8 +143,8 @@ def test_no_wrap_around_at_any_boundary_stride_or_dilation(name, case):
             if registry()[name].supports(spec) is not None:
                 continue
             ran += 1
-            got = make_plan(spec, name).run(x, k)
-            ref = make_plan(spec, "reference").run(x, k)
+            got = make_plan(spec, name)(x, k)
+            ref = make_plan(spec, "reference")(x, k)
             assert got.shape == ref.shape and got.dtype == ref.dtype
             scale = max(np.abs(x).max(), abs(fill)) * np.abs(k).sum()
             np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * scale)
@@ -190,8 +190,8 @@ def test_overlap_save_frames_and_groups_tile_the_output(small_blocks, group_byte
         )  # fmt: skip
         blocking = overlap_save.choose_blocking(spec)
         assert blocking.frames > blocking.group >= 1
-        got = make_plan(spec, "overlap_save").run(a, b)
-        ref = make_plan(spec, "reference").run(a, b)
+        got = make_plan(spec, "overlap_save")(a, b)
+        ref = make_plan(spec, "reference")(a, b)
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * np.abs(b).sum() * 4)
 
 
@@ -352,8 +352,8 @@ def test_long_one_line_transforms_run_together_with_the_same_result(op, dtype, b
     spec = build_spec(op, x, k, "same", boundary=boundary)
     lengths = fast_lengths(layout(spec).circular)
     assert forwards_together(spec, lengths, 2) and not forwards_together(spec, lengths, 1)
-    two = make_plan(spec, "fft", workers=2).run(x, k)
-    one = make_plan(spec, "fft", workers=1).run(x, k)
+    two = make_plan(spec, "fft", workers=2)(x, k)
+    one = make_plan(spec, "fft", workers=1)(x, k)
     assert np.array_equal(two, one)
     expected = getattr(convolib, op)(x, k, "same", boundary=boundary, method="direct")
     scale = float(np.abs(x).max()) * float(np.abs(k).sum())

@@ -270,8 +270,8 @@ def test_tall_narrow_strips_with_strides():
     for stride, dilation in [((1, 1), (1, 1)), ((2, 1), (1, 2)), ((1, 3), (3, 1))]:
         spec = build_spec("correlate", x, k, "same", stride=stride, dilation=dilation)
         spec = replace(spec, kernel_rank=1)
-        got = make_plan(spec, "separable").run(x, k)
-        ref = make_plan(spec, "reference").run(x, k)
+        got = make_plan(spec, "separable")(x, k)
+        ref = make_plan(spec, "reference")(x, k)
         assert_close(got, ref, F64, terms=2 * k.size, scale=magnitude(x, k))
 
 
@@ -317,8 +317,8 @@ def test_stride_and_dilation(case, dtype):
     spec = build_spec(op, x, k, mode, boundary=boundary, stride=stride, dilation=dilation)
     spec = replace(spec, kernel_rank=factor.spec_kernel_rank(spec, k))
     assert spec.kernel_rank == 1
-    got = make_plan(spec, "separable").run(x, k)
-    ref = make_plan(spec, "reference").run(x, k)
+    got = make_plan(spec, "separable")(x, k)
+    ref = make_plan(spec, "reference")(x, k)
     assert_close(got, ref, ref.dtype, terms=2 * k.size, scale=magnitude(x, k))
 
 

@@ -48,13 +48,13 @@ def _compute(op, x, k, *options):
     if call is not None:
         known = recall(call)
         if known is not None:
-            return known.run(x, k)
+            return known._run(x, k)
     elif chunked.is_dask(x) or chunked.is_dask(k):
         return chunked.lazy(op, x, k, *options)
     planned, x, k, by_values = _planned(op, x, k, *options)
     if call is not None and not by_values:
         remember(call, planned)
-    return planned.run(x, k)
+    return planned._run(x, k)
 
 
 def _signature(op: str, x: object, k: object, options: tuple) -> tuple | None:

@@ -109,7 +109,7 @@ def _values_need_the_sum(
 
 
 def bind(plan: Plan) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """``plan`` as a function of operands that match its spec (`Plan.run`)."""
+    """``plan`` as a function of operands that match its spec (`Plan._run`)."""
     spec = plan.spec
     if spec.empty:
         return lambda x, k: np.zeros(spec.out_shape, spec.out_dtype)

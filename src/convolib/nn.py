@@ -237,7 +237,7 @@ def _spec(signal, kernel, layer: Layer, *, stride, dilation, pads, boundary) -> 
 def _sum(signal, kernel, layer: Layer, *, method, workers, **geometry) -> np.ndarray:
     spec = _spec(signal, kernel, layer, **geometry)
     reversed_ = kernel[(..., *[slice(None, None, -1)] * layer.dims)]
-    return make_plan(spec, method, workers).run(signal, reversed_)
+    return make_plan(spec, method, workers)._run(signal, reversed_)
 
 
 def _forward(x, w, stride, padding, dilation, groups, padding_mode, flip):

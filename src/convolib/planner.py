@@ -71,7 +71,7 @@ class Plan:
     to ask the operating system what memory is free."""
 
     @cached_property
-    def run(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    def _run(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         """The plan as a function of operands that match its spec (`convolib.execute`),
         with what depends on the spec alone worked out once."""
         from .execute import bind
@@ -104,11 +104,11 @@ class Plan:
                     "make a new plan for this kernel, or call convolve/correlate",
                     show_value=False,
                 )
-        return self.run(x, k)
+        return self._run(x, k)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state.pop("run", None)  # a closure: made again where it is used
+        state.pop("_run", None)  # a closure: made again where it is used
         return state
 
     def __str__(self) -> str:
@@ -250,11 +250,11 @@ def _tuned(plan: Plan) -> Plan:
     measured = {}
     for c in contenders:
         forced = replace(plan, algorithm=c.name, fallback=None)
-        forced.run(x, k)  # compile and warm up
+        forced._run(x, k)  # compile and warm up
         times = []
         for _ in range(3):
             start = time.perf_counter()
-            forced.run(x, k)
+            forced._run(x, k)
             times.append(time.perf_counter() - start)
         measured[c.name] = min(times)
     ranked = sorted(measured, key=measured.__getitem__)
