@@ -116,7 +116,16 @@ def test_plans_are_cached_by_spec():
     assert convolib.plan("convolve", x, k) is convolib.plan("convolve", x + 1, k * 2)
 
 
-def test_a_repeated_call_runs_the_plan_of_its_signature(monkeypatch):
+@pytest.fixture
+def specs_built(monkeypatch):
+    """The arguments of every spec the API builds from here on."""
+    built = []
+    original = api.build_spec
+    monkeypatch.setattr(api, "build_spec", lambda *a, **o: built.append(a) or original(*a, **o))
+    return built
+
+
+def test_a_repeated_call_runs_the_plan_of_its_signature(request):
     """The second call with the same shapes, dtypes and options is neither validated
     nor planned again; one that differs in any of them is."""
     x, x2, k = (
@@ -126,9 +135,7 @@ def test_a_repeated_call_runs_the_plan_of_its_signature(monkeypatch):
     )
     first = convolib.correlate(x, k, "same")
     expected = convolib.correlate(x2, k, "same", method="reference")
-    built = []
-    original = api.build_spec
-    monkeypatch.setattr(api, "build_spec", lambda *a, **o: built.append(a) or original(*a, **o))
+    built = request.getfixturevalue("specs_built")
     assert np.array_equal(convolib.correlate(x, k, "same"), first)
     np.testing.assert_allclose(convolib.correlate(x2, k, "same"), expected, rtol=1e-12)
     assert not built
@@ -137,7 +144,7 @@ def test_a_repeated_call_runs_the_plan_of_its_signature(monkeypatch):
     assert len(built) == 2
 
 
-def test_a_plan_made_from_the_kernels_values_is_made_again_for_each_call(monkeypatch):
+def test_a_plan_made_from_the_kernels_values_is_made_again_for_each_call(request):
     """``auto`` chose rank-1 passes for a separable kernel, from its values; a full-rank
     kernel of the same shape needs its own plan (the passes would be right for it, and
     slow)."""
@@ -148,12 +155,9 @@ def test_a_plan_made_from_the_kernels_values_is_made_again_for_each_call(monkeyp
     assert convolib.plan("correlate", x, separable, "same").algorithm == "separable"
     assert convolib.plan("correlate", x, full_rank, "same").algorithm != "separable"
     convolib.correlate(x, separable, "same")
-    built = []
-    original = api.build_spec
-    monkeypatch.setattr(api, "build_spec", lambda *a, **o: built.append(a) or original(*a, **o))
+    built = request.getfixturevalue("specs_built")
     got = convolib.correlate(x, full_rank, "same")
     assert len(built) == 1
-    monkeypatch.undo()
     expected = convolib.correlate(x, full_rank, "same", method="direct")
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-3)
 

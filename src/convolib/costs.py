@@ -212,9 +212,8 @@ def direct_planes(spec: Spec) -> bool:
     """Whether the padded path runs a plane at a time (stride 1 along the last two
     axes): each pass covers a whole plane, at the price of the columns between its
     rows; where passes over short rows cost more. Decided as `direct_padded`."""
-    n = _path_threads(spec)
-    planes = max(1, math.prod(spec.batch) * math.prod(spec.out[:-2]))
-    return direct_padded(spec) and _planes_seconds(spec) / min(n, planes) < _lines_seconds(spec, n)
+    lines, planes = _padded_forms(spec, _path_threads(spec))
+    return direct_padded(spec) and planes < lines
 
 
 def _path_threads(spec: Spec) -> int:
@@ -279,9 +278,14 @@ def _direct_paths(spec: Spec, threads: int) -> tuple[float, float]:
     rows = passes * -(-last // direct_block(item)) * DIRECT_PASS_S
     if spec.ndim and spec.zero_padding and any(spec.pads[-1]):
         rows += lines * taps * DIRECT_EDGE_S
-    planes = max(1, math.prod(spec.batch) * math.prod(spec.out[:-2]))  # shared out over threads
-    padded = min(_lines_seconds(spec, threads), _planes_seconds(spec) / min(threads, planes))
-    return rows / threads, padded
+    return rows / threads, min(_padded_forms(spec, threads))
+
+
+def _padded_forms(spec: Spec, threads: int) -> tuple[float, float]:
+    """Seconds of the padded path on ``threads``, a row at a time and a plane at a time
+    (planes shared out over the threads)."""
+    planes = max(1, math.prod(spec.batch) * math.prod(spec.out[:-2]))
+    return _lines_seconds(spec, threads), _planes_seconds(spec) / min(threads, planes)
 
 
 def direct_padded_bytes(spec: Spec) -> int:

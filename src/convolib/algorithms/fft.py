@@ -303,26 +303,22 @@ class FFT(Algorithm):
         real = spec.acc_dtype.kind == "f"
         summed = spec.ndim if spec.contract is not None else None
         blocks = filter_blocks(spec)
-        if blocks is None and forwards_together(spec, lengths, workers):
-            spectra = [padded_signal(signal, spec, lay), spread_kernel(kernel, spec)]
+        if blocks is None:
+            if forwards_together(spec, lengths, workers):
+                spectra = [padded_signal(signal, spec, lay), spread_kernel(kernel, spec)]
 
-            def transform(i: int) -> None:
-                spectra[i] = forward(spectra[i], lengths, axes, 1)
+                def transform(i: int) -> None:
+                    spectra[i] = forward(spectra[i], lengths, axes, 1)
 
-            each_in_threads(2, transform, [0, 1])
+                each_in_threads(2, transform, [0, 1])
+            else:  # one after the other, the padded signal freed before the kernel's turn
+                spectra = [forward(padded_signal(signal, spec, lay), lengths, axes, workers)]
+                spectra.append(forward(spread_kernel(kernel, spec), lengths, axes, workers))
             product = spectrum_product(*spectra, summed)
             del spectra
-            return np.ascontiguousarray(inverse(product, lengths, axes, kept(lay, spec), real, 1))
-        x = padded_signal(signal, spec, lay)
-        spectrum = forward(x, lengths, axes, workers)
-        del x
-        if blocks is None:
-            product = spectrum_product(
-                spectrum, forward(spread_kernel(kernel, spec), lengths, axes, workers), summed
-            )
-            del spectrum
             z = inverse(product, lengths, axes, kept(lay, spec), real, workers)
             return np.ascontiguousarray(z)
+        spectrum = forward(padded_signal(signal, spec, lay), lengths, axes, workers)
         axis, block = blocks
         y = np.empty(spec.batch + spec.out, spec.acc_dtype)
         for first in range(0, spec.kernel_batch[axis], block):
