@@ -163,6 +163,9 @@ WINOGRAD_WEIGHTS_S = {"float32": 5e-10, "float64": 7e-10}
 """Winograd's kernel transform (``G w Gᵀ`` as one product by ``G ⊗ G``): seconds per
 transformed element written, one thread."""
 
+WINOGRAD_WEIGHTS_PER_RUN = 2048
+"""Kernels (filter-channel pairs) whose transforms run as one task."""
+
 WINOGRAD_CHUNK_BYTES = 4 * 2**20
 """Tile matrices (input transform and products) of one chunk: chunks that stay in a
 core's cache."""

@@ -25,7 +25,6 @@ tile, with coefficients up to 8 (m = 4) — see `ERROR_FACTOR`.
 
 from __future__ import annotations
 
-import itertools
 import math
 from functools import cache, lru_cache
 from queue import SimpleQueue
@@ -268,8 +267,9 @@ def _forward(spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -
     work, chunks, _ = _work(spec)
     threads = costs.layer_threads(work, chunks, workers)
     pairs = filters * channels
-    bounds = [p * pairs // threads for p in range(threads + 1)]
-    parts = [(s, lo, hi) for s in range(shared) for lo, hi in itertools.pairwise(bounds)]
+    step = costs.WINOGRAD_WEIGHTS_PER_RUN  # not cut by threads: BLAS's rounding can
+    # depend on a product's shape, and the result must not depend on the thread count
+    parts = [(s, lo, min(pairs, lo + step)) for s in range(shared) for lo in range(0, pairs, step)]
 
     def transform_weights(part: tuple[int, int, int]) -> None:
         """U = G w Gᵀ for a run of kernels, as (G ⊗ G) · vec(w)."""
