@@ -48,21 +48,18 @@ def _compute(op, x, k, *options):
     if call is not None:
         known = recall(call)
         if known is not None:
-            return known._run(x, k)
+            return known(x, k)
     elif chunked.is_dask(x) or chunked.is_dask(k):
         return chunked.lazy(op, x, k, *options)
     planned, x, k, by_values = _planned(op, x, k, *options)
-    if call is not None and not by_values:
-        remember(call, planned)
+    if call is not None and not by_values and "O" not in (x.dtype.kind, k.dtype.kind):
+        remember(call, planned)  # object arrays need their values validated
     return planned._run(x, k)
 
 
 def _signature(op: str, x: object, k: object, options: tuple) -> tuple | None:
-    """What a call's plan depends on, for plain arrays whose dtype alone validates
-    them (not object arrays); None for other calls."""
+    """What a call's plan depends on, for two ndarrays; None for other calls."""
     if type(x) is not np.ndarray or type(k) is not np.ndarray:
-        return None
-    if "O" in (x.dtype.kind, k.dtype.kind):
         return None
     key = options_key(options)
     return None if key is None else (op, x.shape, x.dtype, k.shape, k.dtype, key)

@@ -14,6 +14,7 @@ from functools import cache
 
 import numpy as np
 
+from ._heap import keep_freed_blocks
 from .algorithms import registry
 from .numbers import cast_output, exact_int64, int64_sums_fit
 from .planner import Plan
@@ -43,36 +44,62 @@ def preparer(
     spec: Spec, narrow: bool = False
 ) -> Callable[[np.ndarray, np.ndarray], tuple[Spec, np.ndarray, np.ndarray]]:
     """`prepare` for one spec, with what the spec alone decides looked up once."""
-    swap, moves, acc = spec.swap, spec.moves, spec.acc_dtype
-    reverse = _reversed(spec.ndim)
-    signal_flip, kernel_flip, kernel_conj = spec.signal_flip, spec.kernel_flip, spec.kernel_conj
+    swap, acc = spec.swap, spec.acc_dtype
     exact = acc.kind == "i"
     summed_axes = spec.ndim + (spec.contract is not None)
-    keep_signal = narrow and exact
+    signal_dtype, kernel_dtype = spec.x_dtype, spec.k_dtype
+    if swap:
+        signal_dtype, kernel_dtype = kernel_dtype, signal_dtype
+    if exact:  # cast after the overflow test, which needs the operands' own dtypes
+        signal_way = _canonical(spec, signal_dtype, spec.signal_flip, spec.signal_flip, None)
+        kernel_way = _canonical(spec, kernel_dtype, spec.kernel_flip, spec.kernel_conj, None)
+        keep_signal = narrow
 
-    def canonical(a: np.ndarray, flip: bool, conj: bool) -> np.ndarray:
+        def prepare_exactly(x: np.ndarray, k: np.ndarray) -> tuple[Spec, np.ndarray, np.ndarray]:
+            signal, kernel = (k, x) if swap else (x, k)
+            signal, kernel = signal_way(signal), kernel_way(kernel)
+            if not int64_sums_fit(signal, kernel, summed_axes, spec.fill_value):
+                wide = np.dtype(object)
+                return replace(spec, acc_dtype=wide), signal.astype(wide), kernel.astype(wide)
+            if signal.dtype != acc and not keep_signal:
+                signal = signal.astype(acc)
+            if kernel.dtype != acc:
+                kernel = kernel.astype(acc)
+            return spec, signal, kernel
+
+        return prepare_exactly
+    signal_way = _canonical(spec, signal_dtype, spec.signal_flip, spec.signal_flip, acc)
+    kernel_way = _canonical(spec, kernel_dtype, spec.kernel_flip, spec.kernel_conj, acc)
+
+    def prepare_operands(x: np.ndarray, k: np.ndarray) -> tuple[Spec, np.ndarray, np.ndarray]:
+        signal, kernel = (k, x) if swap else (x, k)
+        return spec, signal_way(signal), kernel_way(kernel)
+
+    return prepare_operands
+
+
+def _canonical(
+    spec: Spec, dtype: np.dtype, flip: bool, conj: bool, cast: np.dtype | None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """One operand's way into the canonical problem: convolved axes last, flipped,
+    conjugated and cast to ``cast`` (if not None) as the spec and its ``dtype`` say,
+    with only the steps that apply."""
+    moves, reverse = spec.moves, _reversed(spec.ndim)
+    conj = conj and dtype.kind in "cO"
+    cast = None if cast is None or cast == dtype else cast
+    if moves is None and not conj and cast is None:  # the usual case: a view at most
+        return (lambda a: a[reverse]) if flip else (lambda a: a)
+
+    def canonical(a: np.ndarray) -> np.ndarray:
         if moves is not None:
             a = np.moveaxis(a, *moves)
         if flip:
             a = a[reverse]
-        if conj and a.dtype.kind in "cO":
+        if conj:
             a = np.conj(a)
-        return a
+        return a if cast is None else a.astype(cast)
 
-    def prepare_operands(x: np.ndarray, k: np.ndarray) -> tuple[Spec, np.ndarray, np.ndarray]:
-        signal, kernel = (k, x) if swap else (x, k)
-        signal = canonical(signal, signal_flip, signal_flip)
-        kernel = canonical(kernel, kernel_flip, kernel_conj)
-        if exact and not int64_sums_fit(signal, kernel, summed_axes, spec.fill_value):
-            wide = np.dtype(object)
-            return replace(spec, acc_dtype=wide), signal.astype(wide), kernel.astype(wide)
-        if signal.dtype != acc and not keep_signal:
-            signal = signal.astype(acc)
-        if kernel.dtype != acc:
-            kernel = kernel.astype(acc)
-        return spec, signal, kernel
-
-    return prepare_operands
+    return canonical
 
 
 def _values_need_the_sum(
@@ -113,17 +140,26 @@ def bind(plan: Plan) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     spec = plan.spec
     if spec.empty:
         return lambda x, k: np.zeros(spec.out_shape, spec.out_dtype)
+    keep_freed_blocks()
     algorithms = registry()
     chosen = algorithms[plan.algorithm]
     run = chosen.bind(spec, plan.workers)
     prepare_operands = preparer(spec, chosen.narrow_signal and not plan.fallback)
     normwise = chosen.accuracy == "normwise"
     kernel_only = chosen.local_signal_nonfinite(spec)
-    first = len(spec.batch)
+    acc, first = spec.acc_dtype, len(spec.batch)
     c = spec.contract
     places = tuple(a - (c is not None and c < a) for a in spec.axes)  # c is dropped
     last = tuple(range(first, first + spec.ndim))
     moves = (last, places) if first and places != last else None
+
+    if not (plan.fallback or moves or acc.kind == "i" or spec.out_dtype != acc):
+
+        def run_bare(x: np.ndarray, k: np.ndarray) -> np.ndarray:
+            _, signal, kernel = prepare_operands(x, k)
+            return np.asarray(run(signal, kernel))  # a 0-d sum may come back a scalar
+
+        return run_bare  # nothing to check or convert around the algorithm
 
     def run_plan(x: np.ndarray, k: np.ndarray) -> np.ndarray:
         run_spec, signal, kernel = prepare_operands(x, k)

@@ -315,7 +315,10 @@ def _planes(q0, q1, S, at, w, bx, bk, geo, Y, accumulate):
 
 @nb.njit(cache=True, nogil=True)
 def _finite(a):
-    return np.all(a - a == 0)  # x - x is NaN for NaN and ±inf, 0 for other numbers
+    for v in a:  # noqa: SIM110 (a loop numba compiles, with no temporary array)
+        if v - v != 0:  # x - x is NaN for NaN and ±inf, 0 for other numbers
+            return False
+    return True
 
 
 @nb.njit(cache=True, nogil=True)

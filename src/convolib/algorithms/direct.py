@@ -109,12 +109,20 @@ class Direct(Algorithm):
         bx, bk, geo, threads = layout.bx, layout.bk, layout.geo, layout.workers
         padded, planes = layout.padded, layout.planes
 
+        shape, serial = layout.shape, loops.correlate_serial
+
         def run(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
             if not spec.zero_padding:
                 signal = pad(signal, spec.pads, spec.boundary, spec.fill_value)
-            out = np.empty(layout.shape, acc)
+            out = np.empty(shape, acc)
             S, W, Y = signal.ravel(), kernel.ravel(), out.ravel()
             loops.run(S, W, bx, bk, geo, Y, threads, padded, planes=planes)
             return out
 
-        return run
+        def run_serially(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+            out = np.empty(shape, acc)
+            serial(signal.ravel(), kernel.ravel(), bx, bk, geo, out.ravel(), False, padded, planes)
+            return out
+
+        # small problems: the zero-padded sum on one thread, called with nothing between
+        return run_serially if spec.zero_padding and threads == 1 else run
