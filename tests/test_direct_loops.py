@@ -167,6 +167,41 @@ def test_accumulate_adds_to_what_the_output_holds(padded, planes, workers):
         assert_close(out, expected, spec.acc_dtype, terms=k.size, scale=50.0 * k.size)
 
 
+@pytest.mark.parametrize("case", [6, 8, 9, 12, 13, 14])
+def test_the_padded_path_gives_the_same_bits_in_bands_of_any_height(case, monkeypatch):
+    """The padded path copies the signal rows of one band of output rows at a time
+    (`costs.direct_band_rows`); each output gets the same terms in the same order
+    whatever the bands' height, on one thread or two."""
+    sx, sk, options = CASES[case]
+    x, k, spec = _prepared("correlate", sx, sk, "float64", options, case)
+    monkeypatch.setattr(costs, "direct_padded", lambda spec: True)
+    monkeypatch.setattr(costs, "direct_planes", lambda spec: False)
+    monkeypatch.setattr(costs, "PARALLEL_MIN_TERMS", 0)
+    results = []
+    for rows, workers in ((1, 1), (2, 2), (3, 1), (None, 2)):  # None: a band per plane
+        height = lambda planes, o1, *rest, rows=rows: o1 if rows is None else min(rows, o1)  # noqa: E731
+        monkeypatch.setattr(costs, "direct_band_rows", height)
+        direct._layout.cache_clear()
+        forget_plans()
+        results.append(make_plan(spec, "direct", workers=workers)(x, k))
+    direct._layout.cache_clear()
+    forget_plans()
+    for got in results[1:]:
+        assert np.array_equal(got, results[0])
+    scale = float(np.abs(x).max()) * float(np.abs(k).sum())
+    assert_close(results[0], _reference(spec, x, k), np.float64, terms=k.size, scale=scale)
+
+
+def test_the_padded_path_buffers_one_band_per_thread_in_cache():
+    """No copy of the whole padded signal: i8's (2048² float64, 11×11) would be 33 MiB,
+    fresh from the operating system and faulted in on every call."""
+    spec = build_spec("convolve", np.zeros((2048, 2048)), np.zeros((11, 11)), "same")
+    assert costs.direct_padded(spec)
+    assert costs.direct_padded_bytes(spec, 1) <= costs.DIRECT_BAND_BYTES
+    geo = direct._layout(spec, 2).geo
+    assert 1 < geo[23] < 2048  # rows per band: several bands, several rows each
+
+
 def test_the_cost_model_counts_the_loops_passes():
     from convolib.algorithms import _direct_kernels
 

@@ -47,21 +47,10 @@ def test_golden_choices(op, sx, sk, dtype, mode, expected):
     assert convolib.plan(op, x, k, mode).algorithm == expected
 
 
-def test_direct_pads_no_copy_that_would_come_fresh_from_the_os_each_call(monkeypatch):
-    """i8 (2048² float64, 11×11): a padded copy of 33 MiB is faulted in on every call,
-    and the padded path ran 1.4× slower than the rows path."""
-    i8 = build_spec("convolve", np.zeros((2048, 2048)), np.zeros((11, 11)), "same")
-    assert costs.direct_padded_bytes(i8) >= costs.DIRECT_FRESH_BYTES
-    monkeypatch.setattr(threads, "cpu_count", lambda: 1)  # where one thread would pad
-    assert not costs.direct_padded(i8)
-    monkeypatch.setattr(costs, "DIRECT_FRESH_BYTE_S", 0.0)
-    assert costs.direct_padded(i8)  # the fresh copy's cost alone decides
-
-
 def test_direct_paths_are_chosen_for_every_core_whatever_the_call_asks(monkeypatch):
-    """The padded path copies on one thread: on two cores a 2048² float32 image with a
-    7×7 kernel ran 1.2× faster on the rows path, though one thread favours padding."""
-    spec = build_spec("convolve", np.zeros((2048, 2048), F32), np.zeros((7, 7), F32), "same")
+    """A single signal row is one band of the padded path, which runs on one thread: on
+    two cores the rows path (blocks of the row shared out) wins, on one the padded."""
+    spec = build_spec("convolve", np.zeros(10**4, F32), np.zeros(31, F32), "full")
     monkeypatch.setattr(threads, "cpu_count", lambda: 2)
     assert not costs.direct_padded(spec)
     monkeypatch.setattr(threads, "cpu_count", lambda: 1)

@@ -19,46 +19,43 @@ if TYPE_CHECKING:
     from .spec import Spec
 
 DIRECT_TERM_S = {
-    "float32": 3.3e-11,
-    "float64": 6.1e-11,
+    "float32": 2.7e-11,
+    "float64": 5.7e-11,
     "complex64": 1.7e-10,
     "complex128": 4.3e-10,
     "int64": 1.2e-10,
 }
 """The compiled direct loops (``algorithms/_direct_kernels.py``): seconds per
 multiply-add per thread, per accumulator dtype. With the other ``DIRECT_`` constants,
-fitted (relative least squares, one thread, best of 7) to 18 shapes per dtype, each on
-both paths: 1-D signals of 1e3, 2e4 and 1e6 with 4-256 taps, 64², 256² and 1024²
-images with 1×1 to 15×15 kernels, 16³, 24³ and 96³ volumes with 3³ and 5³ (median
-error 3.5%). Measured on a 2-core Intel Xeon (AVX-512) where the FFT constants' own
-calibration factor was 0.98, so the two algorithms' estimates stay comparable."""
+fitted (non-negative least squares of relative errors, one thread, best of 9) to 40
+shapes per dtype (float32, float64), each on every path and form it has: 256², 1024²
+and 2048² images with 3×3 to 15×15, 1×9 and 9×1 kernels, 1-D signals of 1e4 and 1e6
+with 8, 32 and 128 taps, 64³ volumes with 3³ and 5³, batches of eight 32² to 128²
+images with 3×3 to 7×7 (median error 16%, on a shared machine). Measured on a 2-core
+AMD EPYC (AVX-512), where the constants fitted before on an Intel Xeon had a median
+ratio of 1.03 to the same timings, so direct's estimates stay comparable with the
+other algorithms'. The complex and int64 entries are from the Xeon."""
 
 DIRECT_TAPS_PER_PASS = 8
 """Taps the direct loops add in one pass over the outputs (register blocking: one load
 and store of an output per eight multiply-adds instead of per one)."""
 
-DIRECT_PASS_S = 2.9e-8
+DIRECT_PASS_S = 3.7e-8
 """One pass of up to eight taps over a block of one output row, on the rows path."""
 
-DIRECT_EDGE_S = 6.7e-9
+DIRECT_EDGE_S = 1.0e-8
 """The rows path, per kernel tap and output row whose ends lie on implicit zero
 padding: the outputs there are added tap by tap."""
 
-DIRECT_PADDED_PASS_S = 1.1e-8
+DIRECT_PADDED_PASS_S = 1.4e-8
 """One pass of up to eight taps over a whole output row, on the padded path."""
 
-DIRECT_COPY_BYTE_S = 4.7e-11
-"""The padded path's zero-padded signal copy, per byte: zeroed, then filled."""
+DIRECT_COPY_BYTE_S = 4.6e-12
+"""The padded path's zero-padded copies of the signal, per byte: zeroed, then filled."""
 
-DIRECT_FRESH_BYTES = 2**25
-"""A padded copy of at least this size comes fresh from the operating system on each
-call (glibc's largest ``mmap`` threshold, 32 MiB), so it is faulted in page by page
-and read back from memory, not cache."""
-
-DIRECT_FRESH_BYTE_S = 4.2e-10
-"""Per byte of such a copy, on top of `DIRECT_COPY_BYTE_S`: the padded path's extra
-time against the rows path for 2048² and 3072×2048 float64 images with 11×11
-kernels on one thread (14 and 21 ms), where below the size the two paths ran alike."""
+DIRECT_BAND_BYTES = 2**19
+"""The padded path's buffer per thread: the signal rows one band of output rows reads
+(`direct_band_rows`), in a core's cache."""
 
 DIRECT_OUTPUT_BYTE_S = 1.6e-11
 """Per output byte: writing it."""
@@ -77,6 +74,18 @@ DIRECT_BLOCK_BYTES = 16384
 def direct_block(itemsize: int) -> int:
     """Output columns of one task of the direct loops, for elements of ``itemsize``."""
     return max(64, DIRECT_BLOCK_BYTES // itemsize)
+
+
+def direct_band_rows(
+    planes: int, rows: int, extent: int, stride: int, reach: int, length: int, itemsize: int
+) -> int:
+    """Output rows of one band of the padded path: as many as keep the signal rows they
+    read (``reach`` for the first, ``stride`` more for each next, each ``length`` long,
+    in ``extent`` planes) within `DIRECT_BAND_BYTES`, and few enough that the ``planes``
+    output planes of ``rows`` rows make four tasks for each core."""
+    fit = (DIRECT_BAND_BYTES // max(1, extent * length * itemsize) - reach) // stride + 1
+    share = -(-planes * rows // (4 * threads.cpu_count()))
+    return max(1, min(rows, fit, share))
 
 
 REFERENCE_TERMS_PER_S = {"object": 1.0e7, "default": 8.0e8}
@@ -205,8 +214,7 @@ def direct_padded(spec: Spec) -> bool:
     where copying the signal into a zero-padded buffer costs less than adding the
     outputs near the row ends tap by tap (short rows, small problems). Decided for
     every core (`threads.cpu_count`), whatever a call's ``workers``, since the paths
-    add the terms in different orders and results do not depend on ``workers``; the
-    copy runs on one thread, so more cores favour the rows path."""
+    add the terms in different orders and results do not depend on ``workers``."""
     rows, padded = _direct_paths(spec, _path_threads(spec))
     return padded < rows
 
@@ -215,7 +223,8 @@ def direct_planes(spec: Spec) -> bool:
     """Whether the padded path runs a plane at a time (stride 1 along the last two
     axes): each pass covers a whole plane, at the price of the columns between its
     rows; where passes over short rows cost more. Decided as `direct_padded`."""
-    lines, planes = _padded_forms(spec, _path_threads(spec))
+    threads = _path_threads(spec)
+    lines, planes = _padded_forms(spec, threads, _direct_shared(spec))
     return direct_padded(spec) and planes < lines
 
 
@@ -236,15 +245,41 @@ def _padded_lengths(spec: Spec) -> tuple[int, ...]:
     return tuple(lengths)
 
 
-def _lines_seconds(spec: Spec, threads: int) -> float:
-    """The padded path a row at a time: its passes, and the padded copy (one thread)."""
+def _lines_seconds(spec: Spec, threads: int, shared: float) -> float:
+    """The padded path a band of rows at a time: its passes, the bands' copies and the
+    ``shared`` work, over the bands."""
     lines = math.prod(spec.batch) * math.prod(spec.out[:-1])
     per_pass = DIRECT_TAPS_PER_PASS if not spec.ndim or spec.stride[-1] == 1 else 1
-    seconds = lines * -(-math.prod(spec.m) // per_pass) * DIRECT_PADDED_PASS_S / threads
+    seconds = lines * -(-math.prod(spec.m) // per_pass) * DIRECT_PADDED_PASS_S + shared
+    _, copied, bands = _band_bytes(spec)
     if spec.zero_padding and any(lo or hi for lo, hi in spec.pads):
-        copy = direct_padded_bytes(spec)
-        seconds += copy * (DIRECT_COPY_BYTE_S + DIRECT_FRESH_BYTE_S * (copy >= DIRECT_FRESH_BYTES))
-    return seconds
+        seconds += copied * DIRECT_COPY_BYTE_S
+    return seconds / min(threads, bands)
+
+
+def _band_bytes(spec: Spec) -> tuple[int, int, int]:
+    """The padded path's buffer (one thread's), the bytes copied into such buffers in
+    all, and the number of bands (`direct_band_rows`)."""
+    item = spec.acc_dtype.itemsize
+    o0, o1, m0, m1, s1, d0, d1, length = (
+        (1, 1, 1, *axes)[i]
+        for axes, i in (
+            (spec.out, -3),
+            (spec.out, -2),
+            (spec.m, -3),
+            (spec.m, -2),
+            (spec.stride, -2),
+            (spec.dilation, -3),
+            (spec.dilation, -2),
+            (_padded_lengths(spec), -1),
+        )
+    )
+    planes = math.prod(spec.batch) * o0
+    extent, reach = (m0 - 1) * d0 + 1, (m1 - 1) * d1 + 1
+    band = direct_band_rows(planes, o1, extent, s1, reach, length, item)
+    height = (band - 1) * s1 + reach
+    bands = max(1, planes * -(-o1 // band))
+    return extent * height * length * item, bands * extent * height * length * item, bands
 
 
 DIRECT_PLANE_BYTES = 2**18
@@ -271,44 +306,57 @@ def _planes_seconds(spec: Spec) -> float:
 
 
 def _direct_paths(spec: Spec, threads: int) -> tuple[float, float]:
-    """Seconds of the direct loops' two paths on ``threads``, before the work they share."""
+    """Seconds of the direct loops' two paths on ``threads``, each path's tasks shared
+    out over them."""
     item = spec.acc_dtype.itemsize
     taps = math.prod(spec.m)
     last = spec.out[-1] if spec.ndim else 1
     lines = math.prod(spec.batch) * math.prod(spec.out[:-1])  # output rows
     per_pass = DIRECT_TAPS_PER_PASS if not spec.ndim or spec.stride[-1] == 1 else 1
     passes = lines * -(-taps // per_pass)
-    rows = passes * -(-last // direct_block(item)) * DIRECT_PASS_S
+    blocks = -(-last // direct_block(item))
+    shared = _direct_shared(spec)
+    rows = passes * blocks * DIRECT_PASS_S + shared
     if spec.ndim and spec.zero_padding and any(spec.pads[-1]):
         rows += lines * taps * DIRECT_EDGE_S
-    return rows / threads, min(_padded_forms(spec, threads))
+    return rows / min(threads, max(1, lines * blocks)), min(_padded_forms(spec, threads, shared))
 
 
-def _padded_forms(spec: Spec, threads: int) -> tuple[float, float]:
-    """Seconds of the padded path on ``threads``, a row at a time and a plane at a time
-    (planes shared out over the threads)."""
+def _direct_shared(spec: Spec) -> float:
+    """One thread's seconds for the work every path does: the multiply-adds, and
+    writing the output."""
+    out_bytes = math.prod(spec.batch) * math.prod(spec.out) * spec.acc_dtype.itemsize
+    memory = DIRECT_MEMORY_BYTE_S if out_bytes > DIRECT_CACHE_BYTES else 0.0
+    term = DIRECT_TERM_S.get(spec.acc_dtype.name, math.inf)
+    return spec.terms * term + out_bytes * (DIRECT_OUTPUT_BYTE_S + memory)
+
+
+def _padded_forms(spec: Spec, threads: int, shared: float) -> tuple[float, float]:
+    """Seconds of the padded path on ``threads``, a band of rows at a time and a plane
+    at a time (planes shared out over the threads), with the ``shared`` work."""
     planes = max(1, math.prod(spec.batch) * math.prod(spec.out[:-2]))
-    return _lines_seconds(spec, threads), _planes_seconds(spec) / min(threads, planes)
+    lines = _lines_seconds(spec, threads, shared)
+    return lines, (_planes_seconds(spec) + shared) / min(threads, planes)
 
 
-def direct_padded_bytes(spec: Spec) -> int:
-    """Bytes of the signal padded by ``spec.pads``: the padded path's buffer."""
+def direct_padded_bytes(spec: Spec, threads: int) -> int:
+    """Bytes of the padded path's buffers on ``threads``."""
+    return threads * _band_bytes(spec)[0]
+
+
+def padded_signal_bytes(spec: Spec) -> int:
+    """Bytes of the signal padded by ``spec.pads`` (by a boundary rule)."""
     padded = math.prod(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
     return math.prod(spec.signal_batch) * padded * spec.acc_dtype.itemsize
 
 
 def direct_seconds(spec: Spec, workers: int) -> float:
     """The direct loops' time for ``spec``: passes over output rows, multiply-adds, output."""
-    term = DIRECT_TERM_S.get(spec.acc_dtype.name)
-    if term is None:
+    if spec.acc_dtype.name not in DIRECT_TERM_S:
         return math.inf
     threads = workers if spec.terms >= PARALLEL_MIN_TERMS else 1
-    out_bytes = math.prod(spec.batch) * math.prod(spec.out) * spec.acc_dtype.itemsize
-    memory = DIRECT_MEMORY_BYTE_S if out_bytes > DIRECT_CACHE_BYTES else 0.0
-    shared = spec.terms * term + out_bytes * (DIRECT_OUTPUT_BYTE_S + memory)
     rows, padded = _direct_paths(spec, threads)
-    path = padded if direct_padded(spec) else rows
-    return CALL_OVERHEAD_S["direct"] + path + shared / threads
+    return CALL_OVERHEAD_S["direct"] + (padded if direct_padded(spec) else rows)
 
 
 def reference_seconds(terms: int, taps: int, acc: np.dtype) -> float:

@@ -15,13 +15,13 @@ picks one):
 * ``_rows``: tasks of one block of one output row. Taps that fall outside the signal
   are skipped, so implicit zero padding costs nothing; near a row's ends the taps
   are added one by one, which costs most where rows are short.
-* ``_padded``: the signal is first copied into a zero-padded buffer (``_pad``), so
-  every pass covers a whole output row without edge tests and takes its taps from
-  any kernel row. A kernel holding NaN or inf runs on ``_rows`` instead: ``0 * inf``
-  is NaN where the sum has no term. Where rows are short and the stride is 1 along
-  the last two axes, ``_planes`` runs the same passes over whole planes, each padded
-  on its own (`costs.direct_planes`): each output gets the same terms in the same
-  order.
+* ``_padded``: tasks of one band of output rows. The signal rows a band reads are
+  first copied into a zero-padded buffer the size of a core's cache, so every pass
+  covers a whole output row without edge tests and takes its taps from any kernel
+  row. A kernel holding NaN or inf runs on ``_rows`` instead: ``0 * inf`` is NaN
+  where the sum has no term. Where rows are short and the stride is 1 along the last
+  two axes, ``_planes`` runs the same passes over whole planes, each padded on its
+  own (`costs.direct_planes`): each output gets the same terms in the same order.
 
 The loops index flattened arrays with unsigned integers (``U``), which numba does
 not wrap around as it does negative indices, so the passes vectorise; and they make
@@ -193,70 +193,103 @@ def _rows(t0, t1, S, W, bx, bk, geo, Y, accumulate):
 
 
 @nb.njit(cache=True, nogil=True)
-def _pad(S, geo):
-    """Every signal batch, copied into a zero-padded buffer (``S`` itself where the
-    signal needs no padding)."""
-    lo0, lo1, lo2, len0, len1, len2 = geo[0], geo[1], geo[2], geo[9], geo[10], geo[11]
-    n0, n1, n2 = geo[12], geo[13], geo[14]
-    if len0 == n0 and len1 == n1 and len2 == n2:
-        return S
-    rows = S.size // n2
-    P = np.zeros(rows // n1 // n0 * len0 * len1 * len2, S.dtype)
-    for r in range(rows):
-        p1, p0, batch = r % n1, r // n1 % n0, r // n1 // n0
-        src, dst = U(r * n2), U(((batch * len0 + p0 + lo0) * len1 + p1 + lo1) * len2 + lo2)
-        for i in range(U(n2)):
-            P[dst + i] = S[src + i]
-    return P
-
-
-@nb.njit(cache=True, nogil=True)
-def _taps(W, geo):
-    """For the padded loop: each kernel tap's offset in a padded signal batch, and the
-    weights, both with room for a pass to read 8 entries on."""
-    d0, d1, d2, len1, len2 = geo[6], geo[7], geo[8], geo[10], geo[11]
+def _taps(W, geo, height):
+    """For the padded loops: each kernel tap's offset in a padded buffer of planes of
+    ``height`` rows, and the weights, both with room for a pass to read 8 entries on."""
+    d0, d1, d2, len2 = geo[6], geo[7], geo[8], geo[11]
     m0, m1, m2 = geo[15], geo[16], geo[17]
     at = np.zeros(m0 * m1 * m2 + TAPS_PER_PASS, np.int64)
     for j0 in range(m0):
         for j1 in range(m1):
             for j2 in range(m2):
-                at[(j0 * m1 + j1) * m2 + j2] = (j0 * d0 * len1 + j1 * d1) * len2 + j2 * d2
+                at[(j0 * m1 + j1) * m2 + j2] = (j0 * d0 * height + j1 * d1) * len2 + j2 * d2
     w = np.zeros(W.size + TAPS_PER_PASS, W.dtype)
     w[: W.size] = W
     return at, w
 
 
+@nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def _row(Y, y, P, row, at, w, wb, M, s2, n, accumulate):
+    """Output row ``Y[y : y + n]`` from the padded buffer ``P``, its window starting at
+    ``row``: every tap, a pass of 8 at a time (stride 1) or one by one."""
+    if s2 != 1:
+        if not accumulate:
+            for i in range(n):
+                Y[y + i] = 0
+        for j in range(M):
+            v, a, step = w[wb + j], U(row + at[j]), U(s2)
+            for i in range(n):
+                Y[y + i] += v * P[a + i * step]
+        return
+    _first(Y, y, P, U(row + at[0]), w[wb], n, accumulate)
+    for j in range(1, M, TAPS_PER_PASS):
+        _add(Y, y, P, at, j, w, wb + j, min(TAPS_PER_PASS, M - j), row, n)
+
+
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
-def _padded(l0, l1, P, at, w, bx, bk, geo, Y, accumulate):
-    """Output rows ``l0 .. l1 - 1`` (counted over batch, o0 and o1), whole, from the
-    padded signal ``P``: no edges, and each pass takes taps from any kernel row."""
-    s0, s1, s2, len0, len1, len2 = geo[3], geo[4], geo[5], geo[9], geo[10], geo[11]
-    M, O0, O1, O2 = geo[15] * geo[16] * geo[17], geo[18], geo[19], geo[20]
-    i1 = l0 % O1
-    i0 = l0 // O1 % O0
-    b = l0 // O1 // O0
-    for line in range(l0, l1):
-        if line > l0:  # the next row: count up, without divisions
-            i1 += 1
-            if i1 == O1:
-                i1, i0 = 0, i0 + 1
+def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
+    """Tasks ``t0 .. t1 - 1``: task ``t`` is band ``t % bands`` (`band_rows` output
+    rows) of output plane ``t // bands`` (counted over batch and o0). The signal rows
+    the band reads, from each signal plane the output plane reads, are copied into a
+    zero-padded buffer (``slab``, the size of a core's cache), and the band's rows run
+    whole from it: no edges, and each pass takes taps from any kernel row. A signal
+    that needs no padding is read in place."""
+    lo0, lo1, lo2, s0, s1, s2, d0, d1 = (
+        geo[0],
+        geo[1],
+        geo[2],
+        geo[3],
+        geo[4],
+        geo[5],
+        geo[6],
+        geo[7],
+    )
+    len1, len2, n0, n1, n2 = geo[10], geo[11], geo[12], geo[13], geo[14]
+    m0, m1 = geo[15], geo[16]
+    M, O0, O1, O2, R = m0 * m1 * geo[17], geo[18], geo[19], geo[20], geo[23]
+    in_place = geo[9] == n0 and len1 == n1 and len2 == n2
+    bands = (O1 + R - 1) // R
+    extent = (m0 - 1) * d0 + 1  # signal planes an output plane reads
+    height = len1 if in_place else (R - 1) * s1 + (m1 - 1) * d1 + 1  # rows a band reads
+    at, w = _taps(W, geo, height)
+    slab = np.empty(0 if in_place else extent * height * len2, Y.dtype)
+    band = t0 % bands
+    i0 = t0 // bands % O0
+    b = t0 // bands // O0
+    for t in range(t0, t1):
+        if t > t0:  # the next task: count up, without divisions
+            band += 1
+            if band == bands:
+                band, i0 = 0, i0 + 1
                 if i0 == O0:
                     i0, b = 0, b + 1
-        y = U(line * O2)
-        row = (bx[b] * len0 + i0 * s0) * len1 * len2 + i1 * s1 * len2
+        r0 = band * R
+        r1 = min(O1, r0 + R)
         wb = bk[b] * M
-        if s2 != 1:
-            if not accumulate:
-                for i in range(U(O2)):
-                    Y[y + i] = 0
-            for j in range(M):
-                v, a, step = w[wb + j], U(row + at[j]), U(s2)
-                for i in range(U(O2)):
-                    Y[y + i] += v * P[a + i * step]
-            continue
-        _first(Y, y, P, U(row + at[0]), w[wb], U(O2), accumulate)
-        for j in range(1, M, TAPS_PER_PASS):
-            _add(Y, y, P, at, j, w, wb + j, min(TAPS_PER_PASS, M - j), row, U(O2))
+        if in_place:
+            P, base = S, ((bx[b] * n0 + i0 * s0) * n1 + r0 * s1) * n2
+        else:
+            P, base = slab, 0
+            rows = (r1 - r0 - 1) * s1 + (m1 - 1) * d1 + 1
+            for e in range(extent):
+                p0 = i0 * s0 + e - lo0
+                for q in range(rows):
+                    p1 = r0 * s1 + q - lo1
+                    dst = U((e * height + q) * len2)
+                    if not (0 <= p0 < n0 and 0 <= p1 < n1):
+                        for i in range(U(len2)):
+                            slab[dst + i] = 0
+                        continue
+                    src = U(((bx[b] * n0 + p0) * n1 + p1) * n2)
+                    for i in range(U(lo2)):
+                        slab[dst + i] = 0
+                    for i in range(U(n2)):
+                        slab[dst + U(lo2) + i] = S[src + i]
+                    for i in range(U(len2 - lo2 - n2)):
+                        slab[dst + U(lo2 + n2) + i] = 0
+        for i1 in range(r0, r1):
+            y = U(((b * O0 + i0) * O1 + i1) * O2)
+            _row(Y, y, P, base + (i1 - r0) * s1 * len2, at, w, wb, M, s2, U(O2), accumulate)
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
@@ -325,23 +358,23 @@ def _finite(a):
 def correlate_serial(S, W, bx, bk, geo, Y, accumulate, padded, planes):
     """The correlation on this thread, on the padded loop if asked and the kernel is
     finite (a plane at a time if ``planes``)."""
-    first = np.int64(0)  # not a literal 0: one compiled _rows and _padded serve both drivers
+    first = np.int64(0)  # not a literal 0: one compiled loop serves both drivers
     if padded and _finite(W):
-        at, w = _taps(W, geo)
         if planes:
+            at, w = _taps(W, geo, geo[10])
             _planes(first, _plane_count(geo), S, at, w, bx, bk, geo, Y, accumulate)
         else:
-            _padded(first, _lines(geo), _pad(S, geo), at, w, bx, bk, geo, Y, accumulate)
+            _padded(first, _bands(geo), S, W, bx, bk, geo, Y, accumulate)
     else:
         _rows(first, _tasks(geo), S, W, bx, bk, geo, Y, accumulate)
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
 def correlate_parallel(S, W, bx, bk, geo, Y, accumulate, padded, planes, chunks):
-    """`correlate_serial` in ``chunks`` runs of nearly equal numbers of rows, planes or tasks."""
+    """`correlate_serial` in ``chunks`` runs of nearly equal numbers of planes or tasks."""
     if padded and _finite(W):
-        at, w = _taps(W, geo)
         if planes:
+            at, w = _taps(W, geo, geo[10])
             count = _plane_count(geo)
             for c in nb.prange(chunks):
                 _planes(
@@ -357,19 +390,10 @@ def correlate_parallel(S, W, bx, bk, geo, Y, accumulate, padded, planes, chunks)
                     accumulate,
                 )
         else:
-            P, lines = _pad(S, geo), _lines(geo)
+            bands = _bands(geo)
             for c in nb.prange(chunks):
                 _padded(
-                    c * lines // chunks,
-                    (c + 1) * lines // chunks,
-                    P,
-                    at,
-                    w,
-                    bx,
-                    bk,
-                    geo,
-                    Y,
-                    accumulate,
+                    c * bands // chunks, (c + 1) * bands // chunks, S, W, bx, bk, geo, Y, accumulate
                 )
     else:
         tasks = _tasks(geo)
@@ -384,15 +408,15 @@ def _plane_count(geo):
 
 
 @nb.njit(cache=True, nogil=True)
-def _lines(geo):
-    """Output rows."""
-    return geo[21] * geo[18] * geo[19]
+def _bands(geo):
+    """Output planes times bands of rows."""
+    return _plane_count(geo) * ((geo[19] + geo[23] - 1) // geo[23])
 
 
 @nb.njit(cache=True, nogil=True)
 def _tasks(geo):
     """Output rows times column blocks."""
-    return _lines(geo) * ((geo[20] + geo[22] - 1) // geo[22])
+    return _plane_count(geo) * geo[19] * ((geo[20] + geo[22] - 1) // geo[22])
 
 
 CHUNKS_PER_THREAD = 4
@@ -411,7 +435,9 @@ def geometry(
 ) -> np.ndarray:
     """``geo`` for the loops: padding, strides, dilations, the zero-padded signal's
     lengths, the signal's, kernel's and output's shapes (three axes each), the number
-    of output batches, and the output columns of one task (`costs.direct_block`).
+    of output batches, the output columns of one task of the rows loop
+    (`costs.direct_block`) and the output rows of one band of the padded loop
+    (`costs.direct_band_rows`).
 
     The padded signal is long enough for every output's window: ``lo`` samples
     before the signal, and enough after it.
@@ -422,7 +448,10 @@ def geometry(
     lengths = tuple(max(a + b, r) for a, b, r in zip(n, lo, reach, strict=True))
     fields = (lo, 0), (stride, 1), (dilation, 1), (lengths, 1), (n, 1), (m, 1), (out, 1)
     values = [v for axes, fill in fields for v in (fill,) * (3 - len(axes)) + tuple(axes)]
-    return np.array([*values, batch, costs.direct_block(itemsize)], np.int64)
+    _, _, _, _, s1, _, d0, d1, _, _, _, len2, _, _, _, m0, m1, _, o0, o1, _ = values
+    extent, reach = (m0 - 1) * d0 + 1, (m1 - 1) * d1 + 1
+    band = costs.direct_band_rows(batch * o0, o1, extent, s1, reach, len2, itemsize)
+    return np.array([*values, batch, costs.direct_block(itemsize), band], np.int64)
 
 
 def run(

@@ -95,10 +95,11 @@ class Direct(Algorithm):
         return None
 
     def cost(self, spec: Spec, workers: int) -> Cost:
-        padded = not spec.zero_padding or (
-            costs.direct_padded(spec) and not costs.direct_planes(spec)
-        )
-        workspace = costs.direct_padded_bytes(spec) if padded else 0
+        workspace = 0
+        if not spec.zero_padding:  # padded by the boundary rule first
+            workspace = costs.padded_signal_bytes(spec)
+        elif costs.direct_padded(spec) and not costs.direct_planes(spec):
+            workspace = costs.direct_padded_bytes(spec, workers)
         return Cost(costs.direct_seconds(spec, workers), workspace)
 
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
