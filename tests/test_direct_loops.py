@@ -192,6 +192,20 @@ def test_the_padded_path_gives_the_same_bits_in_bands_of_any_height(case, monkey
     assert_close(results[0], _reference(spec, x, k), np.float64, terms=k.size, scale=scale)
 
 
+@pytest.mark.parametrize("boundary", ["edge", "reflect", "symmetric", "wrap"])
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_band_copies_pad_by_every_boundary_rule(boundary, n, path):
+    """On the padded path the band copies pad by the rule themselves (no padded copy of
+    the whole signal first), also where the padding spans several periods."""
+    rng = np.random.default_rng(n)
+    x, k = rng.standard_normal((2, n, n + 2)), rng.standard_normal((1, 6, 9))
+    spec = build_spec("correlate", x, k, "full", boundary=boundary, axes=(1, 2))
+    assert costs.direct_pads_in_copies(spec) == path.startswith("padded")
+    got = make_plan(spec, "direct", workers=2)(x, k)
+    scale = float(np.abs(x).max()) * float(np.abs(k).sum())
+    assert_close(got, _reference(spec, x, k), np.float64, terms=k.size, scale=scale)
+
+
 def test_the_padded_path_buffers_one_band_per_thread_in_cache():
     """No copy of the whole padded signal: i8's (2048² float64, 11×11) would be 33 MiB,
     fresh from the operating system and faulted in on every call."""

@@ -246,15 +246,36 @@ def _padded_lengths(spec: Spec) -> tuple[int, ...]:
 
 
 def _lines_seconds(spec: Spec, threads: int, shared: float) -> float:
-    """The padded path a band of rows at a time: its passes, the bands' copies and the
-    ``shared`` work, over the bands."""
+    """The padded path a band of rows at a time: its passes, the bands' copies (or the
+    whole signal padded first) and the ``shared`` work, over the bands."""
     lines = math.prod(spec.batch) * math.prod(spec.out[:-1])
     per_pass = DIRECT_TAPS_PER_PASS if not spec.ndim or spec.stride[-1] == 1 else 1
     seconds = lines * -(-math.prod(spec.m) // per_pass) * DIRECT_PADDED_PASS_S + shared
     _, copied, bands = _band_bytes(spec)
-    if spec.zero_padding and any(lo or hi for lo, hi in spec.pads):
+    if not _copies_pad(spec):
+        return seconds / min(threads, bands) + _pad_first_seconds(spec)
+    if any(lo or hi for lo, hi in spec.pads):
         seconds += copied * DIRECT_COPY_BYTE_S
     return seconds / min(threads, bands)
+
+
+def _copies_pad(spec: Spec) -> bool:
+    """Whether the padded path's copies can pad by the spec's boundary rule (all but a
+    constant other than zero)."""
+    return spec.zero_padding or spec.boundary != "constant"
+
+
+def direct_pads_in_copies(spec: Spec) -> bool:
+    """Whether the direct loops pad by a boundary rule as they copy each band (the
+    padded path, a band of rows at a time), not the whole signal before they run."""
+    if spec.zero_padding or not _copies_pad(spec):
+        return False
+    return direct_padded(spec) and not direct_planes(spec)
+
+
+def _pad_first_seconds(spec: Spec) -> float:
+    """Padding the whole signal by a boundary rule before the loops run (one thread)."""
+    return 0.0 if spec.zero_padding else padded_signal_bytes(spec) / PAD_BYTES_PER_S
 
 
 def _band_bytes(spec: Spec) -> tuple[int, int, int]:
@@ -319,7 +340,8 @@ def _direct_paths(spec: Spec, threads: int) -> tuple[float, float]:
     rows = passes * blocks * DIRECT_PASS_S + shared
     if spec.ndim and spec.zero_padding and any(spec.pads[-1]):
         rows += lines * taps * DIRECT_EDGE_S
-    return rows / min(threads, max(1, lines * blocks)), min(_padded_forms(spec, threads, shared))
+    rows = rows / min(threads, max(1, lines * blocks)) + _pad_first_seconds(spec)
+    return rows, min(_padded_forms(spec, threads, shared))
 
 
 def _direct_shared(spec: Spec) -> float:
@@ -336,7 +358,8 @@ def _padded_forms(spec: Spec, threads: int, shared: float) -> tuple[float, float
     at a time (planes shared out over the threads), with the ``shared`` work."""
     planes = max(1, math.prod(spec.batch) * math.prod(spec.out[:-2]))
     lines = _lines_seconds(spec, threads, shared)
-    return lines, (_planes_seconds(spec) + shared) / min(threads, planes)
+    planes_form = (_planes_seconds(spec) + shared) / min(threads, planes)
+    return lines, planes_form + _pad_first_seconds(spec)
 
 
 def direct_padded_bytes(spec: Spec, threads: int) -> int:

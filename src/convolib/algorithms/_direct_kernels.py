@@ -226,14 +226,38 @@ def _row(Y, y, P, row, at, w, wb, M, s2, n, accumulate):
         _add(Y, y, P, at, j, w, wb + j, min(TAPS_PER_PASS, M - j), row, n)
 
 
+ZEROS, EDGE, REFLECT, SYMMETRIC, WRAP = range(5)
+"""Boundary rules of the padded loop's copies (``geo[24]``), by `RULES` name."""
+
+RULES = {"edge": EDGE, "reflect": REFLECT, "symmetric": SYMMETRIC, "wrap": WRAP}
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _source(p, n, rule):
+    """The signal index that index ``p`` of the padded axis reads under ``rule``
+    (``np.pad``'s modes; ``p`` may lie beyond one period), or -1 for a zero."""
+    if 0 <= p < n:
+        return p
+    if rule == ZEROS:
+        return -1
+    if rule == EDGE:
+        return 0 if p < 0 else n - 1
+    if rule == WRAP:
+        return p % n
+    period = max(1, 2 * n - 2) if rule == REFLECT else 2 * n  # one sample reflects itself
+    q = p % period
+    return q if q < n else (period - q if rule == REFLECT else period - 1 - q)
+
+
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
 def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
     """Tasks ``t0 .. t1 - 1``: task ``t`` is band ``t % bands`` (`band_rows` output
     rows) of output plane ``t // bands`` (counted over batch and o0). The signal rows
     the band reads, from each signal plane the output plane reads, are copied into a
     zero-padded buffer (``slab``, the size of a core's cache), and the band's rows run
-    whole from it: no edges, and each pass takes taps from any kernel row. A signal
-    that needs no padding is read in place."""
+    whole from it: no edges, and each pass takes taps from any kernel row. The copy
+    pads with zeros or by a boundary rule (``geo[24]``). A signal that needs no
+    padding is read in place."""
     lo0, lo1, lo2, s0, s1, s2, d0, d1 = (
         geo[0],
         geo[1],
@@ -246,7 +270,7 @@ def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
     )
     len1, len2, n0, n1, n2 = geo[10], geo[11], geo[12], geo[13], geo[14]
     m0, m1 = geo[15], geo[16]
-    M, O0, O1, O2, R = m0 * m1 * geo[17], geo[18], geo[19], geo[20], geo[23]
+    M, O0, O1, O2, R, rule = m0 * m1 * geo[17], geo[18], geo[19], geo[20], geo[23], geo[24]
     in_place = geo[9] == n0 and len1 == n1 and len2 == n2
     bands = (O1 + R - 1) // R
     extent = (m0 - 1) * d0 + 1  # signal planes an output plane reads
@@ -272,21 +296,27 @@ def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
             P, base = slab, 0
             rows = (r1 - r0 - 1) * s1 + (m1 - 1) * d1 + 1
             for e in range(extent):
-                p0 = i0 * s0 + e - lo0
+                p0 = _source(i0 * s0 + e - lo0, n0, rule)
                 for q in range(rows):
-                    p1 = r0 * s1 + q - lo1
+                    p1 = _source(r0 * s1 + q - lo1, n1, rule)
                     dst = U((e * height + q) * len2)
-                    if not (0 <= p0 < n0 and 0 <= p1 < n1):
+                    if p0 < 0 or p1 < 0:
                         for i in range(U(len2)):
                             slab[dst + i] = 0
                         continue
                     src = U(((bx[b] * n0 + p0) * n1 + p1) * n2)
-                    for i in range(U(lo2)):
-                        slab[dst + i] = 0
                     for i in range(U(n2)):
                         slab[dst + U(lo2) + i] = S[src + i]
-                    for i in range(U(len2 - lo2 - n2)):
-                        slab[dst + U(lo2 + n2) + i] = 0
+                    if rule == ZEROS:
+                        for i in range(U(lo2)):
+                            slab[dst + i] = 0
+                        for i in range(U(len2 - lo2 - n2)):
+                            slab[dst + U(lo2 + n2) + i] = 0
+                        continue
+                    for i in range(lo2):
+                        slab[dst + i] = S[src + _source(i - lo2, n2, rule)]
+                    for i in range(lo2 + n2, len2):
+                        slab[dst + i] = S[src + _source(i - lo2, n2, rule)]
         for i1 in range(r0, r1):
             y = U(((b * O0 + i0) * O1 + i1) * O2)
             _row(Y, y, P, base + (i1 - r0) * s1 * len2, at, w, wb, M, s2, U(O2), accumulate)
@@ -356,10 +386,10 @@ def _finite(a):
 
 @nb.njit(cache=True, nogil=True)
 def correlate_serial(S, W, bx, bk, geo, Y, accumulate, padded, planes):
-    """The correlation on this thread, on the padded loop if asked and the kernel is
-    finite (a plane at a time if ``planes``)."""
+    """The correlation on this thread, on the padded loop if asked and either the kernel
+    is finite or a boundary rule leaves no term out (a plane at a time if ``planes``)."""
     first = np.int64(0)  # not a literal 0: one compiled loop serves both drivers
-    if padded and _finite(W):
+    if padded and (geo[24] != ZEROS or _finite(W)):
         if planes:
             at, w = _taps(W, geo, geo[10])
             _planes(first, _plane_count(geo), S, at, w, bx, bk, geo, Y, accumulate)
@@ -372,7 +402,7 @@ def correlate_serial(S, W, bx, bk, geo, Y, accumulate, padded, planes):
 @nb.njit(cache=True, nogil=True, parallel=True)
 def correlate_parallel(S, W, bx, bk, geo, Y, accumulate, padded, planes, chunks):
     """`correlate_serial` in ``chunks`` runs of nearly equal numbers of planes or tasks."""
-    if padded and _finite(W):
+    if padded and (geo[24] != ZEROS or _finite(W)):
         if planes:
             at, w = _taps(W, geo, geo[10])
             count = _plane_count(geo)
@@ -432,12 +462,14 @@ def geometry(
     stride: tuple[int, ...],
     dilation: tuple[int, ...],
     itemsize: int,
+    rule: int = ZEROS,
 ) -> np.ndarray:
     """``geo`` for the loops: padding, strides, dilations, the zero-padded signal's
     lengths, the signal's, kernel's and output's shapes (three axes each), the number
     of output batches, the output columns of one task of the rows loop
-    (`costs.direct_block`) and the output rows of one band of the padded loop
-    (`costs.direct_band_rows`).
+    (`costs.direct_block`), the output rows of one band of the padded loop
+    (`costs.direct_band_rows`), and the boundary rule its copies pad by (only the
+    padded loop pads by a rule other than zeros).
 
     The padded signal is long enough for every output's window: ``lo`` samples
     before the signal, and enough after it.
@@ -451,7 +483,7 @@ def geometry(
     _, _, _, _, s1, _, d0, d1, _, _, _, len2, _, _, _, m0, m1, _, o0, o1, _ = values
     extent, reach = (m0 - 1) * d0 + 1, (m1 - 1) * d1 + 1
     band = costs.direct_band_rows(batch * o0, o1, extent, s1, reach, len2, itemsize)
-    return np.array([*values, batch, costs.direct_block(itemsize), band], np.int64)
+    return np.array([*values, batch, costs.direct_block(itemsize), band, rule], np.int64)
 
 
 def run(

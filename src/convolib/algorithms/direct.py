@@ -2,10 +2,11 @@
 
 Output columns are innermost and contiguous so the loops vectorise; runs of output
 rows go in parallel above a size threshold. Implicit zero padding costs nothing:
-taps that fall outside the signal are skipped; or, where rows are short or the
-problem small, the loops run over a zero-padded copy of the signal, with no row ends
-to test (`costs.direct_padded`), and where rows are short, over whole planes at once
-(`costs.direct_planes`). Other boundary rules pad the signal first.
+taps that fall outside the signal are skipped; or the loops copy the signal rows of
+one band of output rows at a time into a zero-padded buffer, with no row ends to test
+(`costs.direct_padded`), and where rows are short, whole planes at once
+(`costs.direct_planes`). The band copies also pad by the other boundary rules (a
+constant other than zero excepted); elsewhere the signal is padded first.
 """
 
 from __future__ import annotations
@@ -51,16 +52,22 @@ class _Layout:
     workers: int
     padded: bool
     planes: bool
+    pad_first: bool
+    """The signal is padded by the boundary rule before the loops run (else the loops
+    pad with zeros, or by the rule as they copy bands: `costs.direct_pads_in_copies`)."""
 
 
 @lru_cache(maxsize=1024)
 def _layout(spec: Spec, workers: int) -> _Layout:
-    if spec.zero_padding:
-        n, lo = spec.n, tuple(p[0] for p in spec.pads)
-    else:  # padded by the boundary rule before the loops run
+    loops = _loops()
+    in_copies = costs.direct_pads_in_copies(spec)
+    pad_first = not spec.zero_padding and not in_copies
+    if pad_first:
         n = tuple(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
         lo = (0,) * spec.ndim
-    geo = _loops().geometry(
+    else:
+        n, lo = spec.n, tuple(p[0] for p in spec.pads)
+    geo = loops.geometry(
         n,
         spec.m,
         spec.out,
@@ -69,6 +76,7 @@ def _layout(spec: Spec, workers: int) -> _Layout:
         spec.stride,
         spec.dilation,
         spec.acc_dtype.itemsize,
+        loops.RULES[spec.boundary] if in_copies else loops.ZEROS,
     )
     return _Layout(
         shape=spec.batch + spec.out,
@@ -78,6 +86,7 @@ def _layout(spec: Spec, workers: int) -> _Layout:
         workers=workers if spec.terms >= costs.PARALLEL_MIN_TERMS else 1,
         padded=costs.direct_padded(spec),
         planes=costs.direct_planes(spec),
+        pad_first=pad_first,
     )
 
 
@@ -96,8 +105,8 @@ class Direct(Algorithm):
 
     def cost(self, spec: Spec, workers: int) -> Cost:
         workspace = 0
-        if not spec.zero_padding:  # padded by the boundary rule first
-            workspace = costs.padded_signal_bytes(spec)
+        if not spec.zero_padding and not costs.direct_pads_in_copies(spec):
+            workspace = costs.padded_signal_bytes(spec)  # padded by the rule first
         elif costs.direct_padded(spec) and not costs.direct_planes(spec):
             workspace = costs.direct_padded_bytes(spec, workers)
         return Cost(costs.direct_seconds(spec, workers), workspace)
@@ -113,7 +122,7 @@ class Direct(Algorithm):
         shape, serial = layout.shape, loops.correlate_serial
 
         def run(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-            if not spec.zero_padding:
+            if layout.pad_first:
                 signal = pad(signal, spec.pads, spec.boundary, spec.fill_value)
             out = np.empty(shape, acc)
             S, W, Y = signal.ravel(), kernel.ravel(), out.ravel()
@@ -125,5 +134,5 @@ class Direct(Algorithm):
             serial(signal.ravel(), kernel.ravel(), bx, bk, geo, out.ravel(), False, padded, planes)
             return out
 
-        # small problems: the zero-padded sum on one thread, called with nothing between
-        return run_serially if spec.zero_padding and threads == 1 else run
+        # small problems: the sum on one thread, called with nothing between
+        return run_serially if not layout.pad_first and threads == 1 else run
