@@ -108,3 +108,25 @@ def test_non_negative_inputs_never_give_negative_outputs():
         float(np.finfo(np.float64).eps) * math.log2(y.size) * np.linalg.norm(x) * np.linalg.norm(k)
     )
     assert np.max(np.abs(y - exact)) <= bound
+
+
+@pytest.mark.parametrize("where", [0, -1])
+def test_large_operands_are_scanned_in_parts_on_every_part(where):
+    """Operands of `SCAN_PARALLEL_BYTES` or more are scanned for NaN, inf and a wide
+    dynamic range in parts on two threads: a value in the first or the last part
+    still sends auto's FFT-family plan to the direct sum, with the same result as a
+    forced direct call."""
+    from convolib.execute import SCAN_PARALLEL_BYTES
+
+    n = SCAN_PARALLEL_BYTES // 8 + 1001
+    x = np.random.default_rng(3).random(n) + 0.5
+    k = np.hanning(1001)[1:-1]
+    assert convolib.plan("convolve", x, k, workers=2).algorithm in ("fft", "overlap_save")
+    for value, probability in ((np.nan, False), (np.inf, False), (1e-30, True)):
+        y = x.copy()
+        y[where] = value
+        got = convolib.convolve(y, k, workers=2)
+        expected = convolib.convolve(y, k, workers=2, method="direct")
+        assert np.array_equal(got, expected, equal_nan=True)
+        if probability:  # the small end of the range kept to its own rounding error
+            assert got[0 if where == 0 else -1] > 0

@@ -16,6 +16,7 @@ import numpy as np
 
 from ._heap import keep_freed_blocks
 from .algorithms import registry
+from .algorithms._launch import each_in_threads
 from .numbers import cast_output, exact_int64, int64_sums_fit
 from .planner import Plan
 from .spec import Spec
@@ -103,7 +104,11 @@ def _canonical(
 
 
 def _values_need_the_sum(
-    signal: np.ndarray, kernel: np.ndarray, normwise: bool, kernel_only: bool = False
+    signal: np.ndarray,
+    kernel: np.ndarray,
+    normwise: bool,
+    kernel_only: bool = False,
+    workers: int = 1,
 ) -> tuple[bool, bool]:
     """Whether the planned algorithm's result would be wrong for these values, and
     whether both operands are non-negative (real).
@@ -114,25 +119,55 @@ def _values_need_the_sum(
     An algorithm whose error is bounded in norm, relative to the largest outputs,
     fails where non-negative inputs span more than ``1/sqrt(eps)`` (a probability
     vector from 1 down to 1e-12, say): the small outputs would drown in that error,
-    while the sum keeps each one accurate.
+    while the sum keeps each one accurate. Large operands are scanned in parts on up
+    to ``workers`` threads.
     """
     real = signal.dtype.kind != "c"
     bounds = []
     for a in (kernel,) if kernel_only and not normwise else (signal, kernel):
+        # min and max are NaN where a NaN is, and ±inf bounds an infinity: vectorised
+        # passes, no temporary arrays.
         parts = (a,) if real else (a.real, a.imag)
-        # min and max are NaN where a NaN is, and ±inf bounds an infinity: two
-        # vectorised passes, no temporary arrays.
-        lows, highs = [p.min(initial=0) for p in parts], [p.max(initial=0) for p in parts]
-        if not np.isfinite(lows + highs).all():
+        extremes = [_in_parts(p, _extremes, workers) for p in parts]  # [[(low, high)...]]
+        if not np.isfinite(extremes).all():
             return True, False
-        bounds.append((lows[0], highs[0]))
+        first = extremes[0]
+        bounds.append((min(low for low, _ in first), max(high for _, high in first)))
     if not normwise or not real or any(low < 0 for low, _ in bounds):
         return False, False
     limit = 1 / np.sqrt(np.finfo(signal.dtype).eps)
     for a, (_, top) in zip((signal, kernel), bounds, strict=True):
-        if top > 0 and top / a.min(where=a > 0, initial=top) > limit:
+        smallest = min(_in_parts(a, lambda p, top=top: p.min(where=p > 0, initial=top), workers))
+        if top > 0 and top / smallest > limit:
             return True, True
     return False, True
+
+
+def _extremes(a: np.ndarray) -> tuple:
+    return a.min(initial=0), a.max(initial=0)
+
+
+def _in_parts(a: np.ndarray, reduce: Callable[[np.ndarray], object], workers: int) -> list:
+    """``reduce`` of ``a`` in one piece, or, where ``a`` is large, of up to ``workers``
+    parts of it along its first axis on as many threads (NumPy's reductions release
+    the GIL)."""
+    parts = 1
+    if workers > 1 and a.ndim and a.nbytes >= SCAN_PARALLEL_BYTES:
+        parts = min(workers, a.shape[0])
+    if parts <= 1:
+        return [reduce(a)]
+    cuts = [a.shape[0] * i // parts for i in range(parts + 1)]
+    results: list = [None] * parts
+
+    def task(i: int) -> None:
+        results[i] = reduce(a[cuts[i] : cuts[i + 1]])
+
+    each_in_threads(parts, task, range(parts))
+    return results
+
+
+SCAN_PARALLEL_BYTES = 2**22
+"""Operands of at least this size are scanned for values in parts, on several threads."""
 
 
 def bind(plan: Plan) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
@@ -169,7 +204,9 @@ def bind(plan: Plan) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         else:
             needs_sum = False
             if plan.fallback:
-                needs_sum, nonnegative = _values_need_the_sum(signal, kernel, normwise, kernel_only)
+                needs_sum, nonnegative = _values_need_the_sum(
+                    signal, kernel, normwise, kernel_only, plan.workers
+                )
             if needs_sum:
                 y = algorithms[plan.fallback].run(spec, signal, kernel, plan.workers)
             else:
