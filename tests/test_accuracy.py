@@ -112,11 +112,11 @@ def test_non_negative_inputs_never_give_negative_outputs():
 
 @pytest.mark.parametrize("where", [0, -1])
 def test_large_operands_are_scanned_in_parts_on_every_part(where):
-    """Operands of `SCAN_PARALLEL_BYTES` or more are scanned for NaN, inf and a wide
+    """Operands of `costs.SCAN_PARALLEL_BYTES` or more are scanned for NaN, inf and a wide
     dynamic range in parts on two threads: a value in the first or the last part
     still sends auto's FFT-family plan to the direct sum, with the same result as a
     forced direct call."""
-    from convolib.execute import SCAN_PARALLEL_BYTES
+    from convolib.costs import SCAN_PARALLEL_BYTES
 
     n = SCAN_PARALLEL_BYTES // 8 + 1001
     x = np.random.default_rng(3).random(n) + 0.5

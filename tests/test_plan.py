@@ -206,3 +206,16 @@ def test_nothing_fits_fails_before_allocating(tight_memory):
         convolib.convolve(x, k, "same")
     assert isinstance(info.value, MemoryError) and isinstance(info.value, ValueError)
     assert "64 MiB" in str(info.value) and "40 MiB" in str(info.value)
+
+
+def test_auto_counts_the_value_scan_before_a_transform():
+    """auto scans the operands' values before a transform (its fallback's condition),
+    so its estimate includes that scan; a forced transform runs without it."""
+    x, k = np.zeros(10**6), np.zeros(1001)
+    auto = convolib.plan("convolve", x, k, workers=2)
+    forced = convolib.plan("convolve", x, k, method=auto.algorithm, workers=2)
+    assert auto.algorithm in ("fft", "overlap_save") and auto.fallback == "direct"
+    scan = costs.scan_seconds((10**6 + 1001) * 8, 2)
+    assert scan > 0 and auto.seconds == pytest.approx(forced.seconds + scan)
+    summed = convolib.plan("convolve", x, k, method="direct", workers=2)
+    assert summed.seconds == next(c.seconds for c in auto.candidates if c.name == "direct")

@@ -204,6 +204,20 @@ def on_threads(seconds: float, threads: int) -> float:
     return seconds / (1 + LAYER_THREAD_EFFICIENCY * (threads - 1))
 
 
+SCAN_BYTE_S = 5e-11
+"""``auto``'s scan of the operands' values before a transform (NaN, inf, dynamic
+range; ``execute._values_need_the_sum``), per byte on one thread: a minimum and a
+maximum pass (1e7 float32: 2 ms on a 2-core AMD EPYC)."""
+
+SCAN_PARALLEL_BYTES = 2**22
+"""Operands of at least this size are scanned in parts, on every thread."""
+
+
+def scan_seconds(nbytes: int, workers: int) -> float:
+    """The value scan of ``nbytes`` of operands on up to ``workers`` threads."""
+    return nbytes * SCAN_BYTE_S / (workers if nbytes >= SCAN_PARALLEL_BYTES else 1)
+
+
 MEMORY_FRACTION = 0.8
 """Share of the currently available memory a call may use for its output and
 workspace before it is refused."""

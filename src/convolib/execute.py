@@ -14,6 +14,7 @@ from functools import cache
 
 import numpy as np
 
+from . import costs
 from ._heap import keep_freed_blocks
 from .algorithms import registry
 from .algorithms._launch import each_in_threads
@@ -152,7 +153,7 @@ def _in_parts(a: np.ndarray, reduce: Callable[[np.ndarray], object], workers: in
     parts of it along its first axis on as many threads (NumPy's reductions release
     the GIL)."""
     parts = 1
-    if workers > 1 and a.ndim and a.nbytes >= SCAN_PARALLEL_BYTES:
+    if workers > 1 and a.ndim and a.nbytes >= costs.SCAN_PARALLEL_BYTES:
         parts = min(workers, a.shape[0])
     if parts <= 1:
         return [reduce(a)]
@@ -164,10 +165,6 @@ def _in_parts(a: np.ndarray, reduce: Callable[[np.ndarray], object], workers: in
 
     each_in_threads(parts, task, range(parts))
     return results
-
-
-SCAN_PARALLEL_BYTES = 2**22
-"""Operands of at least this size are scanned for values in parts, on several threads."""
 
 
 def bind(plan: Plan) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:

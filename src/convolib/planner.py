@@ -17,7 +17,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from . import calibration, costs, threads
-from .algorithms import cannot_run, registry
+from .algorithms import Algorithm, cannot_run, registry
 from .errors import (
     ArgumentError,
     ArgumentTypeError,
@@ -271,35 +271,42 @@ def _tuned(plan: Plan) -> Plan:
 
 def _fallback(algorithms: dict, chosen: str, usable: list[Candidate]) -> str | None:
     """The best algorithm that computes the sum itself, if ``chosen`` is a transform."""
-    if algorithms[chosen].local_nonfinite and algorithms[chosen].accuracy == "elementwise":
+    if _sums(algorithms[chosen]):
         return None
-    return next(
-        (
-            c.name
-            for c in usable
-            if algorithms[c.name].local_nonfinite and algorithms[c.name].accuracy == "elementwise"
-        ),
-        None,
-    )
+    return next((c.name for c in usable if _sums(algorithms[c.name])), None)
+
+
+def _sums(algorithm: Algorithm) -> bool:
+    """Whether ``algorithm`` computes the sum itself: right whatever the values."""
+    return algorithm.local_nonfinite and algorithm.accuracy == "elementwise"
+
+
+def _scan_seconds(algorithm: Algorithm, spec: Spec, workers: int) -> float:
+    """The value scan ``auto`` runs before ``algorithm`` where it has a fallback: both
+    operands, or only the kernel where NaN and inf in the signal stay local and the
+    error bound is elementwise (`execute._values_need_the_sum`)."""
+    kernel_only = algorithm.local_signal_nonfinite(spec) and algorithm.accuracy != "normwise"
+    sizes = (spec.x_shape, spec.k_shape)
+    shapes = (sizes[not spec.swap],) if kernel_only else sizes
+    return costs.scan_seconds(sum(map(math.prod, shapes)) * spec.acc_dtype.itemsize, workers)
 
 
 @lru_cache(maxsize=1024)
 def _choose(spec: Spec, method: str, workers: int) -> Plan:
     algorithms = registry()
+    sums_apply = not spec.empty and any(
+        _sums(a) and cannot_run(a, spec) is None for a in algorithms.values()
+    )
     candidates = []
     for name, algorithm in sorted(algorithms.items()):
         why_not = cannot_run(algorithm, spec)
         if why_not is None and spec.acc_dtype.kind in "iO" and not algorithm.exact:
             why_not = "rounds, and integer or object inputs get exact results"
         cost = algorithm.cost(spec, workers) if why_not is None else None
-        candidates.append(
-            Candidate(
-                name,
-                cost.seconds * calibration.factor(name) if cost else math.inf,
-                cost.workspace_bytes if cost else 0,
-                why_not,
-            )
-        )
+        seconds = cost.seconds * calibration.factor(name) if cost else math.inf
+        if cost and method == "auto" and not _sums(algorithm) and sums_apply:
+            seconds += _scan_seconds(algorithm, spec, workers)
+        candidates.append(Candidate(name, seconds, cost.workspace_bytes if cost else 0, why_not))
     budget = None
     if max(spec.out_bytes + c.workspace_bytes for c in candidates) > _CHECK_MEMORY_ABOVE:
         budget = int(costs.available_memory() * costs.MEMORY_FRACTION)
