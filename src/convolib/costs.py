@@ -377,8 +377,9 @@ def _padded_forms(spec: Spec, threads: int, shared: float) -> tuple[float, float
 
 
 def direct_padded_bytes(spec: Spec, threads: int) -> int:
-    """Bytes of the padded path's buffers on ``threads``."""
-    return threads * _band_bytes(spec)[0]
+    """Bytes of the padded path's buffers on ``threads`` (one per thread with a band)."""
+    buffer, _, bands = _band_bytes(spec)
+    return min(threads, bands) * buffer
 
 
 def padded_signal_bytes(spec: Spec) -> int:
