@@ -178,3 +178,16 @@ def test_each_sample_follows_untimed_calls_of_its_own() -> None:
     warm_calls = log.count("fast") - 2 * per_sample
     assert bench.WARM_S >= 2e-3  # a few milliseconds: several calls of 1 ms
     assert warm_calls >= 2 * math.floor(bench.WARM_S / 1e-3 / 2)  # sleep() may overshoot
+
+
+def test_the_bench_notes_openblas_without_avx512_kernels_on_an_avx512_cpu():
+    from convolib.bench import blas_note
+
+    def machine(avx512, arch):
+        blas = [{"internal_api": "openblas", "version": "0.3.31", "architecture": arch}]
+        return {"avx512f": avx512, "blas": blas}
+
+    assert "OPENBLAS_CORETYPE=SkylakeX" in blas_note(machine(True, "Haswell"))
+    assert blas_note(machine(True, "SkylakeX")) is None
+    assert blas_note(machine(False, "Haswell")) is None  # AVX2 is all the CPU has
+    assert blas_note({"avx512f": True}) is None  # no BLAS found

@@ -1380,6 +1380,32 @@ def draw_chart(results: list[dict[str, Any]], path: Path, title: str) -> str | N
     return None
 
 
+AVX512_BLAS_KERNELS = ("skylakex", "cooperlake", "sapphirerapids")
+"""OpenBLAS's kernel sets that use 512-bit vectors."""
+
+
+def blas_note(machine: dict[str, Any]) -> str | None:
+    """A note where OpenBLAS runs 256-bit kernels on a CPU with AVX-512 (as 0.3.31 does
+    on AMD Zen 5): gemm and winograd then run at half the machine's FMA peak.
+
+    >>> blas_note({"avx512f": True, "blas": [{"internal_api": "openblas",
+    ...     "version": "0.3.31", "architecture": "Haswell"}]}).split(":")[0]
+    'OpenBLAS 0.3.31 runs its Haswell kernels'
+    """
+    if not machine.get("avx512f"):
+        return None
+    for lib in machine.get("blas", []):
+        arch = str(lib.get("architecture"))
+        if lib.get("internal_api") == "openblas" and arch.lower() not in AVX512_BLAS_KERNELS:
+            return (
+                f"OpenBLAS {lib.get('version')} runs its {arch} kernels: 256-bit vectors on "
+                f"this AVX-512 CPU, for gemm and winograd (the NN cases) too; "
+                f"OPENBLAS_CORETYPE=SkylakeX, set before Python starts, selects its AVX-512 "
+                f"kernels"
+            )
+    return None
+
+
 def machine_info() -> dict[str, Any]:
     """Where and with what this ran."""
     from importlib import metadata
@@ -1418,6 +1444,14 @@ def machine_info() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[dist] = None
     info["versions"] = versions
+    with contextlib.suppress(ImportError):
+        from threadpoolctl import threadpool_info
+
+        info["blas"] = [
+            {key: lib.get(key) for key in ("internal_api", "version", "architecture")}
+            for lib in threadpool_info()
+            if lib.get("user_api") == "blas"
+        ]
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         info["git_commit"] = subprocess.run(
             ["git", "rev-parse", "HEAD"],
@@ -1555,9 +1589,12 @@ def main(argv: list[str] | None = None) -> int:
     chart_note = draw_chart(results, chart_path, title)
     if chart_note:
         notes.append(chart_note)
+    machine = machine_info()
+    if blas_note(machine):
+        notes.append(blas_note(machine))
     report = {
         "schema": 1,
-        "machine": machine_info(),
+        "machine": machine,
         "settings": {
             "quick": args.quick,
             "repeats": args.repeats,
