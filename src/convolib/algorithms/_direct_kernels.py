@@ -258,16 +258,7 @@ def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
     whole from it: no edges, and each pass takes taps from any kernel row. The copy
     pads with zeros or by a boundary rule (``geo[24]``). A signal that needs no
     padding is read in place."""
-    lo0, lo1, lo2, s0, s1, s2, d0, d1 = (
-        geo[0],
-        geo[1],
-        geo[2],
-        geo[3],
-        geo[4],
-        geo[5],
-        geo[6],
-        geo[7],
-    )
+    lo0, lo1, lo2, s0, s1, s2, d0, d1 = geo[:8]
     len1, len2, n0, n1, n2 = geo[10], geo[11], geo[12], geo[13], geo[14]
     m0, m1 = geo[15], geo[16]
     M, O0, O1, O2, R, rule = m0 * m1 * geo[17], geo[18], geo[19], geo[20], geo[23], geo[24]
@@ -313,10 +304,10 @@ def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
                         for i in range(U(len2 - lo2 - n2)):
                             slab[dst + U(lo2 + n2) + i] = 0
                         continue
-                    for i in range(lo2):
-                        slab[dst + i] = S[src + _source(i - lo2, n2, rule)]
-                    for i in range(lo2 + n2, len2):
-                        slab[dst + i] = S[src + _source(i - lo2, n2, rule)]
+                    for i in range(U(lo2)):
+                        slab[dst + i] = S[src + U(_source(np.int64(i) - lo2, n2, rule))]
+                    for i in range(U(lo2 + n2), U(len2)):
+                        slab[dst + i] = S[src + U(_source(np.int64(i) - lo2, n2, rule))]
         for i1 in range(r0, r1):
             y = U(((b * O0 + i0) * O1 + i1) * O2)
             _row(Y, y, P, base + (i1 - r0) * s1 * len2, at, w, wb, M, s2, U(O2), accumulate)
