@@ -138,8 +138,10 @@ def _values_need_the_sum(
         return False, False
     limit = 1 / np.sqrt(np.finfo(signal.dtype).eps)
     for a, (_, top) in zip((signal, kernel), bounds, strict=True):
+        if top == 0:
+            continue
         smallest = min(_in_parts(a, lambda p, top=top: p.min(where=p > 0, initial=top), workers))
-        if top > 0 and top / smallest > limit:
+        if top / smallest > limit:
             return True, True
     return False, True
 
