@@ -1590,8 +1590,8 @@ def main(argv: list[str] | None = None) -> int:
     if chart_note:
         notes.append(chart_note)
     machine = machine_info()
-    if blas_note(machine):
-        notes.append(blas_note(machine))
+    if note := blas_note(machine):
+        notes.append(note)
     report = {
         "schema": 1,
         "machine": machine,

@@ -287,6 +287,12 @@ def direct_pads_in_copies(spec: Spec) -> bool:
     return direct_padded(spec) and not direct_planes(spec)
 
 
+def direct_pads_first(spec: Spec) -> bool:
+    """Whether the whole signal is padded by its boundary rule before the direct loops
+    run (neither zeros they skip or copy in, nor a rule their band copies apply)."""
+    return not spec.zero_padding and not direct_pads_in_copies(spec)
+
+
 def _pad_first_seconds(spec: Spec) -> float:
     """Padding the whole signal by a boundary rule before the loops run (one thread)."""
     return 0.0 if spec.zero_padding else padded_signal_bytes(spec) / PAD_BYTES_PER_S
@@ -296,19 +302,11 @@ def _band_bytes(spec: Spec) -> tuple[int, int, int]:
     """The padded path's buffer (one thread's), the bytes copied into such buffers in
     all, and the number of bands (`direct_band_rows`)."""
     item = spec.acc_dtype.itemsize
-    o0, o1, m0, m1, s1, d0, d1, length = (
-        (1, 1, 1, *axes)[i]
-        for axes, i in (
-            (spec.out, -3),
-            (spec.out, -2),
-            (spec.m, -3),
-            (spec.m, -2),
-            (spec.stride, -2),
-            (spec.dilation, -3),
-            (spec.dilation, -2),
-            (_padded_lengths(spec), -1),
-        )
+    # the first two of three axes (the loops' geometry): 1 where the spec has fewer
+    (o0, o1), (m0, m1), (_, s1), (d0, d1) = (
+        (1, 1, 1, *axes)[-3:-1] for axes in (spec.out, spec.m, spec.stride, spec.dilation)
     )
+    length = (1, *_padded_lengths(spec))[-1]
     planes = math.prod(spec.batch) * o0
     extent, reach = (m0 - 1) * d0 + 1, (m1 - 1) * d1 + 1
     band = direct_band_rows(planes, o1, extent, s1, reach, length, item)

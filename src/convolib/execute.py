@@ -16,7 +16,7 @@ import numpy as np
 
 from . import costs
 from ._heap import keep_freed_blocks
-from .algorithms import registry
+from .algorithms import registry, scans_kernel_only
 from .algorithms._launch import each_in_threads
 from .numbers import cast_output, exact_int64, int64_sums_fit
 from .planner import Plan
@@ -116,7 +116,7 @@ def _values_need_the_sum(
 
     A transform spreads NaN and inf to every output (a matrix product over
     materialised zero padding spreads an infinite kernel tap to the border outputs:
-    ``kernel_only`` says that only the kernel's values can do harm).
+    ``kernel_only`` says that only the kernel's values can do harm, `scans_kernel_only`).
     An algorithm whose error is bounded in norm, relative to the largest outputs,
     fails where non-negative inputs span more than ``1/sqrt(eps)`` (a probability
     vector from 1 down to 1e-12, say): the small outputs would drown in that error,
@@ -125,7 +125,7 @@ def _values_need_the_sum(
     """
     real = signal.dtype.kind != "c"
     bounds = []
-    for a in (kernel,) if kernel_only and not normwise else (signal, kernel):
+    for a in (kernel,) if kernel_only else (signal, kernel):
         # min and max are NaN where a NaN is, and ±inf bounds an infinity: vectorised
         # passes, no temporary arrays.
         parts = (a,) if real else (a.real, a.imag)
@@ -180,7 +180,7 @@ def bind(plan: Plan) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     run = chosen.bind(spec, plan.workers)
     prepare_operands = preparer(spec, chosen.narrow_signal and not plan.fallback)
     normwise = chosen.accuracy == "normwise"
-    kernel_only = chosen.local_signal_nonfinite(spec)
+    kernel_only = scans_kernel_only(chosen, spec)
     acc, first = spec.acc_dtype, len(spec.batch)
     c = spec.contract
     places = tuple(a - (c is not None and c < a) for a in spec.axes)  # c is dropped

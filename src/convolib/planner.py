@@ -17,7 +17,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from . import calibration, costs, threads
-from .algorithms import Algorithm, cannot_run, registry
+from .algorithms import Algorithm, cannot_run, registry, scans_kernel_only
 from .errors import (
     ArgumentError,
     ArgumentTypeError,
@@ -283,23 +283,22 @@ def _sums(algorithm: Algorithm) -> bool:
 
 def _scan_seconds(algorithm: Algorithm, spec: Spec, workers: int) -> float:
     """The value scan ``auto`` runs before ``algorithm`` where it has a fallback: both
-    operands, or only the kernel where NaN and inf in the signal stay local and the
-    error bound is elementwise (`execute._values_need_the_sum`)."""
-    kernel_only = algorithm.local_signal_nonfinite(spec) and algorithm.accuracy != "normwise"
+    operands, or only the kernel (`scans_kernel_only`)."""
     sizes = (spec.x_shape, spec.k_shape)
-    shapes = (sizes[not spec.swap],) if kernel_only else sizes
+    shapes = (sizes[not spec.swap],) if scans_kernel_only(algorithm, spec) else sizes
     return costs.scan_seconds(sum(map(math.prod, shapes)) * spec.acc_dtype.itemsize, workers)
 
 
 @lru_cache(maxsize=1024)
 def _choose(spec: Spec, method: str, workers: int) -> Plan:
     algorithms = registry()
+    why_nots = {name: cannot_run(a, spec) for name, a in algorithms.items()}
     sums_apply = not spec.empty and any(
-        _sums(a) and cannot_run(a, spec) is None for a in algorithms.values()
+        _sums(algorithms[name]) and why is None for name, why in why_nots.items()
     )
     candidates = []
     for name, algorithm in sorted(algorithms.items()):
-        why_not = cannot_run(algorithm, spec)
+        why_not = why_nots[name]
         if why_not is None and spec.acc_dtype.kind in "iO" and not algorithm.exact:
             why_not = "rounds, and integer or object inputs get exact results"
         cost = algorithm.cost(spec, workers) if why_not is None else None

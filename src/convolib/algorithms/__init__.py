@@ -98,6 +98,13 @@ def cannot_run(algorithm: Algorithm, spec: Spec) -> str | None:
     return why
 
 
+def scans_kernel_only(algorithm: Algorithm, spec: Spec) -> bool:
+    """Whether the value scan before ``algorithm`` (where it has a fallback) reads only
+    the kernel: NaN and inf in the signal stay in their windows, and its error bound is
+    elementwise, so the signal's dynamic range does not matter."""
+    return algorithm.local_signal_nonfinite(spec) and algorithm.accuracy != "normwise"
+
+
 _REGISTRY: dict[str, Algorithm] = {}
 _loaded = False
 

@@ -53,15 +53,13 @@ class _Layout:
     padded: bool
     planes: bool
     pad_first: bool
-    """The signal is padded by the boundary rule before the loops run (else the loops
-    pad with zeros, or by the rule as they copy bands: `costs.direct_pads_in_copies`)."""
+    """`costs.direct_pads_first`."""
 
 
 @lru_cache(maxsize=1024)
 def _layout(spec: Spec, workers: int) -> _Layout:
     loops = _loops()
-    in_copies = costs.direct_pads_in_copies(spec)
-    pad_first = not spec.zero_padding and not in_copies
+    pad_first = costs.direct_pads_first(spec)
     if pad_first:
         n = tuple(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
         lo = (0,) * spec.ndim
@@ -76,7 +74,7 @@ def _layout(spec: Spec, workers: int) -> _Layout:
         spec.stride,
         spec.dilation,
         spec.acc_dtype.itemsize,
-        loops.RULES[spec.boundary] if in_copies else loops.ZEROS,
+        loops.ZEROS if spec.zero_padding or pad_first else loops.RULES[spec.boundary],
     )
     return _Layout(
         shape=spec.batch + spec.out,
@@ -105,8 +103,8 @@ class Direct(Algorithm):
 
     def cost(self, spec: Spec, workers: int) -> Cost:
         workspace = 0
-        if not spec.zero_padding and not costs.direct_pads_in_copies(spec):
-            workspace = costs.padded_signal_bytes(spec)  # padded by the rule first
+        if costs.direct_pads_first(spec):
+            workspace = costs.padded_signal_bytes(spec)
         elif costs.direct_padded(spec) and not costs.direct_planes(spec):
             workspace = costs.direct_padded_bytes(spec, workers)
         return Cost(costs.direct_seconds(spec, workers), workspace)
