@@ -151,17 +151,17 @@ def test_accumulate_adds_to_what_the_output_holds(padded, planes, workers):
         layout = direct._layout(run_spec, workers)
         start = random_array(rng, layout.shape, spec.acc_dtype)
         out = start.copy()
-        direct._loops().run(
+        loops = direct._loops()
+        geo = layout.geo.copy()
+        geo[loops.PADDED] = padded
+        geo[loops.PLANES] = planes and spec.stride[-2:] == (1, 1)
+        loops.run(
             np.ascontiguousarray(signal).ravel(),
             np.ascontiguousarray(kernel).ravel(),
-            layout.bx,
-            layout.bk,
-            layout.geo,
+            geo,
             out.ravel(),
             workers,
-            padded,
             accumulate=True,
-            planes=planes and spec.stride[-2:] == (1, 1),
         )
         expected = start + _reference(spec, x, k)
         assert_close(out, expected, spec.acc_dtype, terms=k.size, scale=50.0 * k.size)

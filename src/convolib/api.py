@@ -11,8 +11,8 @@ from . import chunked, factor
 from .algorithms.separable import rank_pays_off
 from .errors import ArgumentTypeError, bad_argument
 from .numbers import as_operand
-from .planner import Plan, make_plan, recall, remember
-from .spec import Spec, build_spec, options_key
+from .planner import Plan, make_plan, remember, runs_by_call
+from .spec import Spec, build_spec, scalar_options
 
 
 def _planned(op, x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers, tune):
@@ -43,26 +43,29 @@ def _compute(op, x, k, *options):
 
     A call whose signature (types, shapes, dtypes, options) was planned before, with
     a plan that no operand value went into, runs that plan without validating again.
+    Only calls whose options are all `scalar_options` are remembered, so a call with
+    a tuple or list among them (whose items' types its key does not hold) finds none.
     """
-    call = _signature(op, x, k, options)
-    if call is not None:
-        known = recall(call)
+    call = None
+    if type(x) is np.ndarray is type(k):
+        call = (op, x.shape, x.dtype, k.shape, k.dtype, options, tuple(map(type, options)))
+        try:
+            known = runs_by_call.get(call)
+        except TypeError:  # an unhashable option
+            call = known = None
         if known is not None:
             return known(x, k)
     elif chunked.is_dask(x) or chunked.is_dask(k):
         return chunked.lazy(op, x, k, *options)
     planned, x, k, by_values = _planned(op, x, k, *options)
-    if call is not None and not by_values and "O" not in (x.dtype.kind, k.dtype.kind):
-        remember(call, planned)  # object arrays need their values validated
+    if (
+        call is not None
+        and scalar_options(call[-1])
+        and not by_values
+        and "O" not in (x.dtype.kind, k.dtype.kind)  # object arrays need their values validated
+    ):
+        remember(call, planned)
     return planned._run(x, k)
-
-
-def _signature(op: str, x: object, k: object, options: tuple) -> tuple | None:
-    """What a call's plan depends on, for two ndarrays; None for other calls."""
-    if type(x) is not np.ndarray or type(k) is not np.ndarray:
-        return None
-    key = options_key(options)
-    return None if key is None else (op, x.shape, x.dtype, k.shape, k.dtype, key)
 
 
 def _wants_kernel_rank(spec: Spec, method: object, workers: object) -> bool:

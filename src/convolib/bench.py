@@ -54,7 +54,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,8 @@ PeerFactory = Callable[[], Run]
 class Setup:
     """One case's inputs bound into calls: convolib by method name, and its peers."""
 
-    run: Callable[[str], Any]
+    call: Callable[[str], Run]
+    """convolib's call with a method, ready to time (nothing wrapped around it)."""
     plan: Callable[[], Plan]
     peers: dict[str, PeerFactory]
     terms: int
@@ -149,8 +150,8 @@ def convolve_setup(
 ) -> Setup:
     """A `Setup` for ``convolib.convolve(x, k, mode, **options)`` and the given peers."""
 
-    def run(method: str) -> np.ndarray:
-        return convolve(x, k, mode, method=method, workers=THREADS, **options)
+    def call(method: str) -> Run:
+        return partial(convolve, x, k, mode, method=method, workers=THREADS, **options)
 
     def planned() -> Plan:
         return plan("convolve", x, k, mode, workers=THREADS, **options)
@@ -160,7 +161,7 @@ def convolve_setup(
     kind = acc.name if acc.kind == "f" else ("object" if acc.kind == "O" else "int")
     out_bytes = math.prod(spec.out_shape) * spec.out_dtype.itemsize
     return Setup(
-        run=run,
+        call=call,
         plan=planned,
         peers=peers,
         terms=spec.terms,
@@ -712,7 +713,9 @@ def _e1(rng: np.random.Generator, quick: bool) -> Setup:
     item = 8 + sys.getsizeof(20**dice)  # a pointer and a Python int as large as the largest
     io_bytes = (19 * (dice - 1) + 1 + 20 + 19 * dice + 1) * item
     peers = {"numpy.convolve (object)": lambda: lambda: chain(np.convolve)}
-    return Setup(run, planned, peers, terms, io_bytes, "object", exact=True)
+    return Setup(
+        lambda method: partial(run, method), planned, peers, terms, io_bytes, "object", exact=True
+    )
 
 
 def _e2(rng: np.random.Generator, quick: bool) -> Setup:
@@ -778,7 +781,7 @@ def _layer_setup(
     io = x.nbytes + w.nbytes + g.nbytes * (2 if backward else 1)
     peer_name = "torch autograd kernels" if backward else f"torch.nn.functional.{fn}"
     return Setup(
-        run,
+        lambda method: partial(run, method),
         planned,
         {peer_name: peer},
         terms,
@@ -1019,13 +1022,14 @@ def run_case(
     setup = case.build(np.random.default_rng(seed), quick)
     errors: list[str] = []
     notes: list[str] = []
-    want, first = _timed(lambda: setup.run("auto"))
+    auto = setup.call("auto")
+    want, first = _timed(auto)
     single = {"convolib": first}
     if first < 1.0:
-        single["convolib"] = _timed(lambda: setup.run("auto"))[1]
-    peak = traced_peak(lambda: setup.run("auto"))
+        single["convolib"] = _timed(auto)[1]
+    peak = traced_peak(auto)
     chosen = setup.plan()
-    runs: dict[str, Run] = {"convolib": lambda: setup.run("auto")}
+    runs: dict[str, Run] = {"convolib": auto}
 
     def prepare(key: str, label: str, factory: PeerFactory) -> dict[str, Any]:
         try:
@@ -1066,7 +1070,7 @@ def run_case(
                 f"{FORCED_SKIP_FACTOR:g}x the plan's {format_seconds(chosen.seconds)}"
             }
         else:
-            fn = lambda name=c.name: setup.run(name)  # noqa: E731
+            fn = setup.call(c.name)
             try:
                 got, seconds = _primed(fn)
             except Exception as exc:

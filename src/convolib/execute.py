@@ -16,7 +16,7 @@ import numpy as np
 
 from . import costs
 from ._heap import keep_freed_blocks
-from .algorithms import registry, scans_kernel_only
+from .algorithms import Algorithm, registry, scans_kernel_only
 from .algorithms._launch import each_in_threads
 from .numbers import cast_output, exact_int64, int64_sums_fit
 from .planner import Plan
@@ -49,12 +49,9 @@ def preparer(
     swap, acc = spec.swap, spec.acc_dtype
     exact = acc.kind == "i"
     summed_axes = spec.ndim + (spec.contract is not None)
-    signal_dtype, kernel_dtype = spec.x_dtype, spec.k_dtype
-    if swap:
-        signal_dtype, kernel_dtype = kernel_dtype, signal_dtype
-    if exact:  # cast after the overflow test, which needs the operands' own dtypes
-        signal_way = _canonical(spec, signal_dtype, spec.signal_flip, spec.signal_flip, None)
-        kernel_way = _canonical(spec, kernel_dtype, spec.kernel_flip, spec.kernel_conj, None)
+    # exact sums: cast after the overflow test, which needs the operands' own dtypes
+    signal_way, kernel_way = _ways(spec, flip_kernel=True, cast=not exact)
+    if exact:
         keep_signal = narrow
 
         def prepare_exactly(x: np.ndarray, k: np.ndarray) -> tuple[Spec, np.ndarray, np.ndarray]:
@@ -70,14 +67,32 @@ def preparer(
             return spec, signal, kernel
 
         return prepare_exactly
-    signal_way = _canonical(spec, signal_dtype, spec.signal_flip, spec.signal_flip, acc)
-    kernel_way = _canonical(spec, kernel_dtype, spec.kernel_flip, spec.kernel_conj, acc)
 
     def prepare_operands(x: np.ndarray, k: np.ndarray) -> tuple[Spec, np.ndarray, np.ndarray]:
         signal, kernel = (k, x) if swap else (x, k)
         return spec, signal_way(signal), kernel_way(kernel)
 
     return prepare_operands
+
+
+def _ways(
+    spec: Spec, flip_kernel: bool, cast: bool = True
+) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
+    """Each operand's `_canonical` way (signal, kernel), cast to the sums' dtype if
+    ``cast``; the kernel left unflipped unless ``flip_kernel``."""
+    signal_dtype, kernel_dtype = spec.x_dtype, spec.k_dtype
+    if spec.swap:
+        signal_dtype, kernel_dtype = kernel_dtype, signal_dtype
+    acc = spec.acc_dtype if cast else None
+    flip = flip_kernel and spec.kernel_flip
+    return (
+        _canonical(spec, signal_dtype, spec.signal_flip, spec.signal_flip, acc),
+        _canonical(spec, kernel_dtype, flip, spec.kernel_conj, acc),
+    )
+
+
+def _as_given(a: np.ndarray) -> np.ndarray:
+    return a
 
 
 def _canonical(
@@ -90,7 +105,7 @@ def _canonical(
     conj = conj and dtype.kind in "cO"
     cast = None if cast is None or cast == dtype else cast
     if moves is None and not conj and cast is None:  # the usual case: a view at most
-        return (lambda a: a[reverse]) if flip else (lambda a: a)
+        return (lambda a: a[reverse]) if flip else _as_given
 
     def canonical(a: np.ndarray) -> np.ndarray:
         if moves is not None:
@@ -188,12 +203,7 @@ def bind(plan: Plan) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     moves = (last, places) if first and places != last else None
 
     if not (plan.fallback or moves or acc.kind == "i" or spec.out_dtype != acc):
-
-        def run_bare(x: np.ndarray, k: np.ndarray) -> np.ndarray:
-            _, signal, kernel = prepare_operands(x, k)
-            return np.asarray(run(signal, kernel))  # a 0-d sum may come back a scalar
-
-        return run_bare  # nothing to check or convert around the algorithm
+        return _bare(spec, chosen, plan.workers)  # nothing to check or convert around it
 
     def run_plan(x: np.ndarray, k: np.ndarray) -> np.ndarray:
         run_spec, signal, kernel = prepare_operands(x, k)
@@ -220,3 +230,23 @@ def bind(plan: Plan) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         return cast_output(y, spec.out_dtype)
 
     return run_plan
+
+
+def _bare(
+    spec: Spec, chosen: Algorithm, workers: int
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The algorithm's runner behind the operands' ways into canonical form, for float
+    and complex sums with nothing to check or convert; the runner itself where those
+    ways have nothing to do (the kernel reversed by the algorithm if it can)."""
+    reverse = chosen.reverses_kernel and spec.kernel_flip
+    run = chosen.bind(spec, workers, reverse=True) if reverse else chosen.bind(spec, workers)
+    signal_way, kernel_way = _ways(spec, flip_kernel=not reverse)
+    if not spec.swap and signal_way is _as_given and kernel_way is _as_given:
+        return run
+    swap = spec.swap
+
+    def run_bare(x: np.ndarray, k: np.ndarray) -> np.ndarray:
+        signal, kernel = (k, x) if swap else (x, k)
+        return run(signal_way(signal), kernel_way(kernel))
+
+    return run_bare

@@ -184,7 +184,7 @@ def set_tune(tune: bool) -> bool:
     return previous
 
 
-_by_call: dict[tuple, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {}
+runs_by_call: dict[tuple, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {}
 """Bound plans (`Plan._run`) by the signature of the call that made them
 (`convolib.api`), so that a repeated call skips validation and planning: only plans
 that no operand value and no memory check went into."""
@@ -192,24 +192,19 @@ that no operand value and no memory check went into."""
 _BY_CALL_LIMIT = 1024
 
 
-def recall(call: tuple) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
-    """The bound plan remembered for ``call``, or None."""
-    return _by_call.get(call)
-
-
 def remember(call: tuple, plan: Plan) -> None:
     """Keep ``plan``, bound, for ``call`` if it depends on nothing but the call's signature."""
     if plan.memory_budget is None:
-        if len(_by_call) >= _BY_CALL_LIMIT:
-            _by_call.clear()
-        _by_call[call] = plan._run
+        if len(runs_by_call) >= _BY_CALL_LIMIT:
+            runs_by_call.clear()
+        runs_by_call[call] = plan._run
 
 
 def forget_plans() -> None:
     """Drop every cached plan: the settings or cost factors they were made under changed."""
     _choose.cache_clear()
     _tuned.cache_clear()
-    _by_call.clear()
+    runs_by_call.clear()
 
 
 def make_plan(

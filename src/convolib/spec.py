@@ -296,7 +296,7 @@ def options_key(options: tuple) -> tuple | None:
     (True, None)
     """
     types = tuple(map(type, options))
-    if _SCALARS.issuperset(types):  # the usual call: the options and their types are the key
+    if scalar_options(types):  # the usual call: the options and their types are the key
         return (options, types)
     try:
         key = _typed(options)
@@ -307,7 +307,12 @@ def options_key(options: tuple) -> tuple | None:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None), type})
-"""Option types whose values key the spec cache as they are (with their types)."""
+
+
+def scalar_options(types: tuple[type, ...]) -> bool:
+    """Whether options of these types key a cache as they are, with their types: no
+    tuple or list, whose items' types the key would not tell apart."""
+    return _SCALARS.issuperset(types)
 
 
 def _typed(value: object) -> tuple:

@@ -66,6 +66,9 @@ class Algorithm(ABC):
     narrow_signal: ClassVar[bool] = False
     """``run`` takes a bool or integer signal in its own dtype where the sums are int64
     (it widens what it needs), which spares a copy of the signal in int64."""
+    reverses_kernel: ClassVar[bool] = False
+    """``bind(spec, workers, reverse=True)`` gives a runner that takes the kernel not yet
+    flipped (``spec.kernel_flip``) and reverses it itself, cheaper than a flipped copy."""
     accuracy: ClassVar[str] = "elementwise"
     """The error bound it meets (DESIGN.md): ``"elementwise"``, within
     ``2·m·eps·(|x|*|k|)`` per element (m terms per output), or ``"normwise"``, within

@@ -229,6 +229,9 @@ def _row(Y, y, P, row, at, w, wb, M, s2, n, accumulate):
 ZEROS, EDGE, REFLECT, SYMMETRIC, WRAP = range(5)
 """Boundary rules of the padded loop's copies (``geo[24]``), by `RULES` name."""
 
+PADDED, PLANES, REVERSE, BATCH_INDEX = 25, 26, 27, 28
+"""Where `geometry` stores its flags, and where the batch indices start."""
+
 RULES = {"edge": EDGE, "reflect": REFLECT, "symmetric": SYMMETRIC, "wrap": WRAP}
 
 
@@ -376,12 +379,39 @@ def _finite(a):
 
 
 @nb.njit(cache=True, nogil=True)
-def correlate_serial(S, W, bx, bk, geo, Y, accumulate, padded, planes):
-    """The correlation on this thread, on the padded loop if asked and either the kernel
-    is finite or a boundary rule leaves no term out (a plane at a time if ``planes``)."""
+def _reversed(W, geo):
+    """The kernel with each of its batches reversed: the flipped kernel of a convolution."""
+    M = geo[15] * geo[16] * geo[17]
+    flipped = np.empty_like(W)
+    for start in range(0, W.size, M):
+        for j in range(M):
+            flipped[start + j] = W[start + M - 1 - j]
+    return flipped
+
+
+@nb.njit(cache=True, nogil=True)
+def _padded_path(W, geo):
+    """Whether the padded loop runs: it is asked for, and either the kernel is finite or
+    a boundary rule leaves no term out."""
+    return geo[PADDED] and (geo[24] != ZEROS or _finite(W))
+
+
+@nb.njit(cache=True, nogil=True)
+def correlate_serial(S, W, geo, Y, accumulate):
+    """The correlation on this thread, on the loop that ``geo`` asks for, the kernel
+    reversed first if ``geo[REVERSE]``."""
+    if geo[REVERSE]:
+        _serial(S, _reversed(W, geo), geo, Y, accumulate)
+    else:
+        _serial(S, W, geo, Y, accumulate)
+
+
+@nb.njit(cache=True, nogil=True)
+def _serial(S, W, geo, Y, accumulate):
+    bx, bk = _batch_indices(geo)
     first = np.int64(0)  # not a literal 0: one compiled loop serves both drivers
-    if padded and (geo[24] != ZEROS or _finite(W)):
-        if planes:
+    if _padded_path(W, geo):
+        if geo[PLANES]:
             at, w = _taps(W, geo, geo[10])
             _planes(first, _plane_count(geo), S, at, w, bx, bk, geo, Y, accumulate)
         else:
@@ -390,11 +420,20 @@ def correlate_serial(S, W, bx, bk, geo, Y, accumulate, padded, planes):
         _rows(first, _tasks(geo), S, W, bx, bk, geo, Y, accumulate)
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
-def correlate_parallel(S, W, bx, bk, geo, Y, accumulate, padded, planes, chunks):
+@nb.njit(cache=True, nogil=True)
+def correlate_parallel(S, W, geo, Y, accumulate, chunks):
     """`correlate_serial` in ``chunks`` runs of nearly equal numbers of planes or tasks."""
-    if padded and (geo[24] != ZEROS or _finite(W)):
-        if planes:
+    if geo[REVERSE]:
+        _parallel(S, _reversed(W, geo), geo, Y, accumulate, chunks)
+    else:
+        _parallel(S, W, geo, Y, accumulate, chunks)
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def _parallel(S, W, geo, Y, accumulate, chunks):
+    bx, bk = _batch_indices(geo)
+    if _padded_path(W, geo):
+        if geo[PLANES]:
             at, w = _taps(W, geo, geo[10])
             count = _plane_count(geo)
             for c in nb.prange(chunks):
@@ -423,6 +462,13 @@ def correlate_parallel(S, W, bx, bk, geo, Y, accumulate, padded, planes, chunks)
 
 
 @nb.njit(cache=True, nogil=True)
+def _batch_indices(geo):
+    """``bx`` and ``bk``, stored after the fields of ``geo``."""
+    batches = geo[21]
+    return geo[BATCH_INDEX : BATCH_INDEX + batches], geo[BATCH_INDEX + batches :]
+
+
+@nb.njit(cache=True, nogil=True)
 def _plane_count(geo):
     """Output planes (batch times o0)."""
     return geo[21] * geo[18]
@@ -448,19 +494,27 @@ def geometry(
     n: tuple[int, ...],
     m: tuple[int, ...],
     out: tuple[int, ...],
-    batch: int,
+    bx: np.ndarray,
+    bk: np.ndarray,
     lo: tuple[int, ...],
     stride: tuple[int, ...],
     dilation: tuple[int, ...],
     itemsize: int,
+    *,
     rule: int = ZEROS,
+    padded: bool = False,
+    planes: bool = False,
+    reverse: bool = False,
 ) -> np.ndarray:
     """``geo`` for the loops: padding, strides, dilations, the zero-padded signal's
     lengths, the signal's, kernel's and output's shapes (three axes each), the number
     of output batches, the output columns of one task of the rows loop
     (`costs.direct_block`), the output rows of one band of the padded loop
-    (`costs.direct_band_rows`), and the boundary rule its copies pad by (only the
-    padded loop pads by a rule other than zeros).
+    (`costs.direct_band_rows`), the boundary rule its copies pad by (only the padded
+    loop pads by a rule other than zeros), the loop to run (``padded``: the padded
+    loop, ``planes``: its plane at a time form, for stride 1 along the last two axes
+    only), whether to reverse each kernel batch first (``reverse``), and last the
+    batch indices ``bx`` and ``bk`` (module docstring).
 
     The padded signal is long enough for every output's window: ``lo`` samples
     before the signal, and enough after it.
@@ -473,33 +527,25 @@ def geometry(
     values = [v for axes, fill in fields for v in (fill,) * (3 - len(axes)) + tuple(axes)]
     _, _, _, _, s1, _, d0, d1, _, _, _, len2, _, _, _, m0, m1, _, o0, o1, _ = values
     extent, reach = (m0 - 1) * d0 + 1, (m1 - 1) * d1 + 1
+    batch = len(bx)
     band = costs.direct_band_rows(batch * o0, o1, extent, s1, reach, len2, itemsize)
-    return np.array([*values, batch, costs.direct_block(itemsize), band, rule], np.int64)
+    block = costs.direct_block(itemsize)
+    flags = (padded, planes, reverse)
+    return np.concatenate([np.array([*values, batch, block, band, rule, *flags], np.int64), bx, bk])
 
 
 def run(
-    S: np.ndarray,
-    W: np.ndarray,
-    bx: np.ndarray,
-    bk: np.ndarray,
-    geo: np.ndarray,
-    Y: np.ndarray,
-    workers: int,
-    padded: bool,
-    accumulate: bool = False,
-    planes: bool = False,
+    S: np.ndarray, W: np.ndarray, geo: np.ndarray, Y: np.ndarray, workers: int, accumulate: bool
 ) -> None:
     """Write the correlation into ``Y``, or add it (module docstring), on up to
-    ``workers`` threads; ``padded`` picks the padded loop, ``planes`` its plane at a
-    time form (stride 1 along the last two axes only). The arrays are one-dimensional
-    and contiguous."""
+    ``workers`` threads. The arrays are one-dimensional and contiguous."""
     if workers > 1:
         launch(
             workers,
             lambda threads: correlate_parallel(
-                S, W, bx, bk, geo, Y, accumulate, padded, planes, threads * CHUNKS_PER_THREAD
+                S, W, geo, Y, accumulate, threads * CHUNKS_PER_THREAD
             ),
-            lambda: correlate_serial(S, W, bx, bk, geo, Y, accumulate, padded, planes),
+            lambda: correlate_serial(S, W, geo, Y, accumulate),
         )
     else:
-        correlate_serial(S, W, bx, bk, geo, Y, accumulate, padded, planes)
+        correlate_serial(S, W, geo, Y, accumulate)

@@ -46,18 +46,14 @@ class _Layout:
     """What the compiled loops need for a spec, beyond the operands."""
 
     shape: tuple[int, ...]
-    bx: np.ndarray
-    bk: np.ndarray
     geo: np.ndarray
     workers: int
-    padded: bool
-    planes: bool
     pad_first: bool
     """`costs.direct_pads_first`."""
 
 
 @lru_cache(maxsize=1024)
-def _layout(spec: Spec, workers: int) -> _Layout:
+def _layout(spec: Spec, workers: int, reverse: bool = False) -> _Layout:
     loops = _loops()
     pad_first = costs.direct_pads_first(spec)
     if pad_first:
@@ -69,21 +65,21 @@ def _layout(spec: Spec, workers: int) -> _Layout:
         n,
         spec.m,
         spec.out,
-        math.prod(spec.batch),
+        batch_index(spec.signal_batch, spec.batch),
+        batch_index(spec.kernel_batch, spec.batch),
         lo,
         spec.stride,
         spec.dilation,
         spec.acc_dtype.itemsize,
-        loops.ZEROS if spec.zero_padding or pad_first else loops.RULES[spec.boundary],
+        rule=loops.ZEROS if spec.zero_padding or pad_first else loops.RULES[spec.boundary],
+        padded=costs.direct_padded(spec),
+        planes=costs.direct_planes(spec),
+        reverse=reverse,
     )
     return _Layout(
         shape=spec.batch + spec.out,
-        bx=batch_index(spec.signal_batch, spec.batch),
-        bk=batch_index(spec.kernel_batch, spec.batch),
         geo=geo,
         workers=workers if spec.terms >= costs.PARALLEL_MIN_TERMS else 1,
-        padded=costs.direct_padded(spec),
-        planes=costs.direct_planes(spec),
         pad_first=pad_first,
     )
 
@@ -92,6 +88,7 @@ def _layout(spec: Spec, workers: int) -> _Layout:
 class Direct(Algorithm):
     name = "direct"
     summary = "compiled loops (numba), output columns innermost, parallel over row blocks"
+    reverses_kernel = True
 
     def supports(self, spec: Spec) -> str | None:
         if spec.acc_dtype.name not in costs.DIRECT_TERM_S:
@@ -112,25 +109,28 @@ class Direct(Algorithm):
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
         return self.bind(spec, workers)(signal, kernel)
 
-    def bind(self, spec: Spec, workers: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-        layout, loops, acc = _layout(spec, workers), _loops(), spec.acc_dtype
-        bx, bk, geo, threads = layout.bx, layout.bk, layout.geo, layout.workers
-        padded, planes = layout.padded, layout.planes
+    def bind(
+        self, spec: Spec, workers: int, reverse: bool = False
+    ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        layout, loops, acc = _layout(spec, workers, reverse), _loops(), spec.acc_dtype
+        geo, threads, shape = layout.geo, layout.workers, layout.shape
 
-        shape, serial = layout.shape, loops.correlate_serial
+        if layout.pad_first or threads > 1:
 
-        def run(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-            if layout.pad_first:
-                signal = pad(signal, spec.pads, spec.boundary, spec.fill_value)
-            out = np.empty(shape, acc)
-            S, W, Y = signal.ravel(), kernel.ravel(), out.ravel()
-            loops.run(S, W, bx, bk, geo, Y, threads, padded, planes=planes)
-            return out
+            def run(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+                if layout.pad_first:
+                    signal = pad(signal, spec.pads, spec.boundary, spec.fill_value)
+                out = np.empty(shape, acc)
+                loops.run(signal.ravel(), kernel.ravel(), geo, out.ravel(), threads, False)
+                return out
+
+            return run
+
+        serial = loops.correlate_serial
 
         def run_serially(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
             out = np.empty(shape, acc)
-            serial(signal.ravel(), kernel.ravel(), bx, bk, geo, out.ravel(), False, padded, planes)
+            serial(signal.ravel(), kernel.ravel(), geo, out.ravel(), False)
             return out
 
-        # small problems: the sum on one thread, called with nothing between
-        return run_serially if not layout.pad_first and threads == 1 else run
+        return run_serially  # small problems: the sum on one thread, with nothing between

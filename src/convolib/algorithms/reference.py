@@ -51,7 +51,7 @@ class Reference(Algorithm):
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
         d = spec.ndim
         if d == 0:
-            return signal * kernel
+            return np.asarray(signal * kernel)  # an array, also for 0-d operands
         view = windows(pad(signal, spec.pads, spec.boundary, spec.fill_value), spec)
         inside = None
         if spec.zero_padding:  # terms in the padding are absent, not 0 * w (0 * inf is NaN)

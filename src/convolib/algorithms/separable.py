@@ -251,16 +251,16 @@ def _pass(
         lo3, st3, dl3 = (lo, 0), (stride, 1), (dilation, 1)
     Y = np.empty(out_shape, src.dtype) if dst is None else dst
     terms = Y.size * m
+    geo = _direct_kernels.geometry(
+        n, k, o, _index(rows, False), _index(rows, True), lo3, st3, dl3, Y.itemsize
+    )
     _direct_kernels.run(
         np.ascontiguousarray(src).ravel(),
         weights.ravel(),
-        _index(rows, False),
-        _index(rows, True),
-        _direct_kernels.geometry(n, k, o, rows, lo3, st3, dl3, Y.itemsize),
+        geo,
         Y.ravel(),
-        workers=workers if terms >= costs.PARALLEL_MIN_TERMS else 1,
-        padded=False,
-        accumulate=accumulate,
+        workers if terms >= costs.PARALLEL_MIN_TERMS else 1,
+        accumulate,
     )
     return Y
 
