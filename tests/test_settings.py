@@ -48,7 +48,9 @@ def test_set_workers_reaches_calls_planned_before(monkeypatch):
     convolib.convolve(x, k, "same")
     direct = type(registry()["direct"])
     bound, bind = [], direct.bind
-    monkeypatch.setattr(direct, "bind", lambda self, s, w: bound.append(w) or bind(self, s, w))
+    monkeypatch.setattr(
+        direct, "bind", lambda self, s, w, **kw: bound.append(w) or bind(self, s, w, **kw)
+    )
     previous = convolib.set_workers(1)
     try:
         convolib.convolve(x, k, "same")

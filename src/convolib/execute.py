@@ -192,18 +192,18 @@ def bind(plan: Plan) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     keep_freed_blocks()
     algorithms = registry()
     chosen = algorithms[plan.algorithm]
-    run = chosen.bind(spec, plan.workers)
-    prepare_operands = preparer(spec, chosen.narrow_signal and not plan.fallback)
-    normwise = chosen.accuracy == "normwise"
-    kernel_only = scans_kernel_only(chosen, spec)
     acc, first = spec.acc_dtype, len(spec.batch)
     c = spec.contract
     places = tuple(a - (c is not None and c < a) for a in spec.axes)  # c is dropped
     last = tuple(range(first, first + spec.ndim))
     moves = (last, places) if first and places != last else None
-
     if not (plan.fallback or moves or acc.kind == "i" or spec.out_dtype != acc):
         return _bare(spec, chosen, plan.workers)  # nothing to check or convert around it
+
+    run = chosen.bind(spec, plan.workers)
+    prepare_operands = preparer(spec, chosen.narrow_signal and not plan.fallback)
+    normwise = chosen.accuracy == "normwise"
+    kernel_only = scans_kernel_only(chosen, spec)
 
     def run_plan(x: np.ndarray, k: np.ndarray) -> np.ndarray:
         run_spec, signal, kernel = prepare_operands(x, k)
