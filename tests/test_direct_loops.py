@@ -90,6 +90,21 @@ def test_each_path_matches_the_reference(path, case, op, dtype):
     assert_close(got, expected, expected.dtype, terms=math.prod(spec.m), scale=scale)
 
 
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_reversing_the_kernel_in_the_loops_gives_the_same_bits(path, case):
+    """``bind(..., reverse=True)`` reverses each kernel batch itself: the same result,
+    bit for bit, as the runner given the kernel reversed beforehand."""
+    sx, sk, options = CASES[case]
+    x, k, spec = _prepared("correlate", sx, sk, "float64", options, case)
+    _, signal, kernel = prepare(spec, x, k)
+    algorithm = direct.Direct()
+    flipped = kernel[(..., *[slice(None, None, -1)] * spec.ndim)]
+    expected = algorithm.bind(spec, 2)(signal, np.ascontiguousarray(flipped))
+    got = algorithm.bind(spec, 2, reverse=True)(signal, kernel)
+    assert np.array_equal(got, expected)
+    assert not np.array_equal(expected, algorithm.bind(spec, 2)(signal, kernel)) or k.size == 1
+
+
 def test_random_geometries_match_the_reference(path):
     """Many small problems: any lengths, padding, stride and dilation up to three axes."""
     rng = np.random.default_rng(2024)
