@@ -45,10 +45,12 @@ see changes to other modules)."""
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
-def _add(Y, y, S, at, q, w, v, g, shift, n):
+def _add(Y, y, S, at, q, w, v, g, shift, n, assign):
     """``Y[y + i] += Σ w[v + t]·S[at[q + t] + shift + i]`` over ``t < g`` (1 to 8 taps: the
     lists ``at``, offsets into ``S``, and ``w``, weights, each readable 8 entries on),
-    for ``i < n``."""
+    for ``i < n``; with ``assign`` (a literal at each call, so the loop is compiled
+    without the other branch), ``Y[y + i] = Σ ...``: the first group of taps starts
+    the outputs, with no pass of its own to zero them."""
     a, b = U(at[q] + shift), U(at[q + 1] + shift)
     c, d = U(at[q + 2] + shift), U(at[q + 3] + shift)
     e, f = U(at[q + 4] + shift), U(at[q + 5] + shift)
@@ -57,24 +59,27 @@ def _add(Y, y, S, at, q, w, v, g, shift, n):
     w4, w5, w6, w7 = w[v + 4], w[v + 5], w[v + 6], w[v + 7]
     if g == 1:
         for i in range(n):
-            Y[y + i] += w0 * S[a + i]
+            t = w0 * S[a + i]
+            Y[y + i] = t if assign else Y[y + i] + t
     elif g == 2:
         for i in range(n):
-            Y[y + i] += w0 * S[a + i] + w1 * S[b + i]
+            t = w0 * S[a + i] + w1 * S[b + i]
+            Y[y + i] = t if assign else Y[y + i] + t
     elif g == 3:
         for i in range(n):
-            Y[y + i] += w0 * S[a + i] + w1 * S[b + i] + w2 * S[c + i]
+            t = w0 * S[a + i] + w1 * S[b + i] + w2 * S[c + i]
+            Y[y + i] = t if assign else Y[y + i] + t
     elif g == 4:
         for i in range(n):
-            Y[y + i] += w0 * S[a + i] + w1 * S[b + i] + w2 * S[c + i] + w3 * S[d + i]
+            t = w0 * S[a + i] + w1 * S[b + i] + w2 * S[c + i] + w3 * S[d + i]
+            Y[y + i] = t if assign else Y[y + i] + t
     elif g == 5:
         for i in range(n):
-            Y[y + i] += (
-                w0 * S[a + i] + w1 * S[b + i] + w2 * S[c + i] + w3 * S[d + i] + w4 * S[e + i]
-            )
+            t = w0 * S[a + i] + w1 * S[b + i] + w2 * S[c + i] + w3 * S[d + i] + w4 * S[e + i]
+            Y[y + i] = t if assign else Y[y + i] + t
     elif g == 6:
         for i in range(n):
-            Y[y + i] += (
+            t = (
                 w0 * S[a + i]
                 + w1 * S[b + i]
                 + w2 * S[c + i]
@@ -82,9 +87,10 @@ def _add(Y, y, S, at, q, w, v, g, shift, n):
                 + w4 * S[e + i]
                 + w5 * S[f + i]
             )
+            Y[y + i] = t if assign else Y[y + i] + t
     elif g == 7:
         for i in range(n):
-            Y[y + i] += (
+            t = (
                 w0 * S[a + i]
                 + w1 * S[b + i]
                 + w2 * S[c + i]
@@ -93,9 +99,10 @@ def _add(Y, y, S, at, q, w, v, g, shift, n):
                 + w5 * S[f + i]
                 + w6 * S[h + i]
             )
+            Y[y + i] = t if assign else Y[y + i] + t
     else:
         for i in range(n):
-            Y[y + i] += (
+            t = (
                 w0 * S[a + i]
                 + w1 * S[b + i]
                 + w2 * S[c + i]
@@ -105,18 +112,20 @@ def _add(Y, y, S, at, q, w, v, g, shift, n):
                 + w6 * S[h + i]
                 + w7 * S[k + i]
             )
+            Y[y + i] = t if assign else Y[y + i] + t
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _first(Y, y, S, a, v, n, accumulate):
-    """``Y[y + i] = v·S[a + i]`` for ``i < n`` (``+=`` if ``accumulate``): the first tap,
-    which spares a pass that zeroes the outputs."""
+def _taps_in_passes(Y, y, S, at, w, v, M, shift, n, accumulate):
+    """All ``M`` taps in passes of up to 8 (`_add`), the first of them starting the
+    outputs unless ``accumulate``."""
+    g = min(TAPS_PER_PASS, M)
     if accumulate:
-        for i in range(n):
-            Y[y + i] += v * S[a + i]
+        _add(Y, y, S, at, 0, w, v, g, shift, n, False)
     else:
-        for i in range(n):
-            Y[y + i] = v * S[a + i]
+        _add(Y, y, S, at, 0, w, v, g, shift, n, True)
+    for j in range(TAPS_PER_PASS, M, TAPS_PER_PASS):
+        _add(Y, y, S, at, j, w, v + j, min(TAPS_PER_PASS, M - j), shift, n, False)
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
@@ -182,7 +191,7 @@ def _rows(t0, t1, S, W, bx, bk, geo, Y, accumulate):
             for r in range(q, q + g):
                 first, last = max(first, -col[r]), min(last, n2 - col[r])
             if last > first:
-                _add(Y, U(yb + first), S, at, q, w, q, g, first, U(last - first))
+                _add(Y, U(yb + first), S, at, q, w, q, g, first, U(last - first), False)
             for r in range(q, q + g):  # the edges, tap by tap
                 f, e = max(c0, -col[r]), min(c1, n2 - col[r])
                 for i in range(f, min(e, first) if last > first else e):
@@ -221,9 +230,7 @@ def _row(Y, y, P, row, at, w, wb, M, s2, n, accumulate):
             for i in range(n):
                 Y[y + i] += v * P[a + i * step]
         return
-    _first(Y, y, P, U(row + at[0]), w[wb], n, accumulate)
-    for j in range(1, M, TAPS_PER_PASS):
-        _add(Y, y, P, at, j, w, wb + j, min(TAPS_PER_PASS, M - j), row, n)
+    _taps_in_passes(Y, y, P, at, w, wb, M, row, n, accumulate)
 
 
 ZEROS, EDGE, REFLECT, SYMMETRIC, WRAP = range(5)
@@ -356,9 +363,7 @@ def _planes(q0, q1, S, at, w, bx, bk, geo, Y, accumulate):
                 for i in range(U(gap)):
                     slab[dst + U(n2) + i] = 0
         wb = bk[b] * M
-        _first(wide, U(0), slab, U(at[0]), w[wb], n, False)
-        for j in range(1, M, TAPS_PER_PASS):
-            _add(wide, U(0), slab, at, j, w, wb + j, min(TAPS_PER_PASS, M - j), 0, n)
+        _taps_in_passes(wide, U(0), slab, at, w, wb, M, 0, n, False)
         y = U(plane * O1 * O2)
         for i1 in range(O1):
             src, dst = U(i1 * len2), y + U(i1 * O2)
