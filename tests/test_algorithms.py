@@ -186,6 +186,22 @@ def test_layouts_give_the_contiguous_result(name, layout, dtype):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_bind_reverses_the_kernel_when_asked(name):
+    """``bind(spec, workers, reverse=True)`` takes the kernel not yet reversed (as a
+    convolution's plan passes it): the same result, bit for bit, as the runner given
+    each kernel batch reversed along the convolved axes."""
+    rng = np.random.default_rng(3)
+    x, k = operand(rng, (2, 9, 8), "float64"), operand(rng, (2, 3, 4), "float64")
+    spec = spec_for("correlate", x, k, "same", axes=(1, 2))
+    if skip_reason(name, spec) is not None:
+        pytest.skip(skip_reason(name, spec))
+    algorithm = registry()[name]
+    expected = algorithm.bind(spec, 2)(x, np.ascontiguousarray(k[:, ::-1, ::-1]))
+    assert np.array_equal(algorithm.bind(spec, 2, reverse=True)(x, k), expected)
+    assert not np.array_equal(algorithm.bind(spec, 2)(x, k), expected)
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_batch_views_with_zero_strides(name):
     """Broadcast views (zero strides) as batched operands along ``axes``."""
     rng = np.random.default_rng(7)

@@ -237,10 +237,9 @@ def _bare(
 ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """The algorithm's runner behind the operands' ways into canonical form, for float
     and complex sums with nothing to check or convert; the runner itself where those
-    ways have nothing to do (the kernel reversed by the algorithm if it can)."""
-    reverse = chosen.reverses_kernel and spec.kernel_flip
-    run = chosen.bind(spec, workers, reverse=True) if reverse else chosen.bind(spec, workers)
-    signal_way, kernel_way = _ways(spec, flip_kernel=not reverse)
+    ways have nothing to do. The runner reverses the kernel (`Algorithm.bind`)."""
+    run = chosen.bind(spec, workers, reverse=spec.kernel_flip)
+    signal_way, kernel_way = _ways(spec, flip_kernel=False)
     if not spec.swap and signal_way is _as_given and kernel_way is _as_given:
         return run
     swap = spec.swap

@@ -66,9 +66,6 @@ class Algorithm(ABC):
     narrow_signal: ClassVar[bool] = False
     """``run`` takes a bool or integer signal in its own dtype where the sums are int64
     (it widens what it needs), which spares a copy of the signal in int64."""
-    reverses_kernel: ClassVar[bool] = False
-    """``bind(spec, workers, reverse=True)`` gives a runner that takes the kernel not yet
-    flipped (``spec.kernel_flip``) and reverses it itself, cheaper than a flipped copy."""
     accuracy: ClassVar[str] = "elementwise"
     """The error bound it meets (DESIGN.md): ``"elementwise"``, within
     ``2·m·eps·(|x|*|k|)`` per element (m terms per output), or ``"normwise"``, within
@@ -86,10 +83,19 @@ class Algorithm(ABC):
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
         """Compute the canonical problem (module docstring) on up to ``workers`` threads."""
 
-    def bind(self, spec: Spec, workers: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    def bind(
+        self, spec: Spec, workers: int, reverse: bool = False
+    ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         """``run`` for this spec and thread count, as a function of the operands; an
-        algorithm may work out once here what depends on the spec alone."""
-        return partial(self.run, spec, workers=workers)
+        algorithm may work out once here what depends on the spec alone. With
+        ``reverse`` the function takes the kernel not yet reversed along the convolved
+        axes (as ``spec.kernel_flip`` asks) and reverses it itself, which an algorithm
+        may do for less than a reversed copy costs."""
+        run = partial(self.run, spec, workers=workers)
+        if not reverse:
+            return run
+        flip = (..., *[slice(None, None, -1)] * spec.ndim)
+        return lambda signal, kernel: run(signal, kernel[flip])
 
 
 def cannot_run(algorithm: Algorithm, spec: Spec) -> str | None:

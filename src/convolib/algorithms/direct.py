@@ -88,7 +88,6 @@ def _layout(spec: Spec, workers: int, reverse: bool = False) -> _Layout:
 class Direct(Algorithm):
     name = "direct"
     summary = "compiled loops (numba), output columns innermost, parallel over row blocks"
-    reverses_kernel = True
 
     def supports(self, spec: Spec) -> str | None:
         if spec.acc_dtype.name not in costs.DIRECT_TERM_S:
