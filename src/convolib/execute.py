@@ -10,23 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from functools import cache
 
 import numpy as np
 
 from . import costs
 from ._heap import keep_freed_blocks
-from .algorithms import Algorithm, registry, scans_kernel_only
+from .algorithms import Algorithm, last_axes_reversed, registry, scans_kernel_only
 from .algorithms._launch import each_in_threads
 from .numbers import cast_output, exact_int64, int64_sums_fit
 from .planner import Plan
 from .spec import Spec
-
-
-@cache
-def _reversed(d: int) -> tuple:
-    """The index that reverses the last ``d`` axes."""
-    return (..., *([slice(None, None, -1)] * d))
 
 
 def prepare(
@@ -101,7 +94,7 @@ def _canonical(
     """One operand's way into the canonical problem: convolved axes last, flipped,
     conjugated and cast to ``cast`` (if not None) as the spec and its ``dtype`` say,
     with only the steps that apply."""
-    moves, reverse = spec.moves, _reversed(spec.ndim)
+    moves, reverse = spec.moves, last_axes_reversed(spec.ndim)
     conj = conj and dtype.kind in "cO"
     cast = None if cast is None or cast == dtype else cast
     if moves is None and not conj and cast is None:  # the usual case: a view at most

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import chunked
+from .algorithms import last_axes_reversed
 from .boundary import canonical_boundary
 from .errors import ArgumentTypeError, bad_argument
 from .numbers import as_operand
@@ -223,7 +224,7 @@ def _spec(signal, kernel, layer: Layer, *, stride, dilation, pads, boundary) -> 
     return build_spec(
         "convolve",  # of the reversed kernel: a correlation that never conjugates (PyTorch)
         signal,
-        kernel[(..., *[slice(None, None, -1)] * d)],
+        kernel[last_axes_reversed(d)],
         "valid",
         axes=tuple(range(signal.ndim - d, signal.ndim)),
         boundary=boundary,
@@ -236,7 +237,7 @@ def _spec(signal, kernel, layer: Layer, *, stride, dilation, pads, boundary) -> 
 
 def _sum(signal, kernel, layer: Layer, *, method, workers, **geometry) -> np.ndarray:
     spec = _spec(signal, kernel, layer, **geometry)
-    reversed_ = kernel[(..., *[slice(None, None, -1)] * layer.dims)]
+    reversed_ = kernel[last_axes_reversed(layer.dims)]
     return make_plan(spec, method, workers)._run(signal, reversed_)
 
 
@@ -247,7 +248,7 @@ def _forward(x, w, stride, padding, dilation, groups, padding_mode, flip):
     signal = x.reshape(layer.batch, g, 1, layer.channels // g, *layer.size)
     kernel = w.reshape(1, g, layer.filters // g, w.shape[1], *layer.kernel)
     if flip:
-        kernel = kernel[(..., *[slice(None, None, -1)] * d)]
+        kernel = kernel[last_axes_reversed(d)]
     geometry = {
         "stride": layer.stride,
         "dilation": layer.dilation,
@@ -415,7 +416,7 @@ def _transposed(g_out, w, layer: Layer, flip: bool, method, workers) -> np.ndarr
     signal = g_out.reshape(layer.batch, g, 1, kg, *g_out.shape[2:])
     kernel = w.reshape(g, kg, cg, *layer.kernel).swapaxes(1, 2)[None]
     if not flip:
-        kernel = kernel[(..., *[slice(None, None, -1)] * d)]
+        kernel = kernel[last_axes_reversed(d)]
     dx = _sum(
         signal,
         kernel,
@@ -489,7 +490,7 @@ def conv_grad_weight(
     )
     dw = dw[(..., *[slice(0, k) for k in layer.kernel])].reshape(shape)
     if flip:
-        dw = dw[(..., *[slice(None, None, -1)] * d)]
+        dw = dw[last_axes_reversed(d)]
     return np.ascontiguousarray(dw)
 
 

@@ -28,7 +28,7 @@ import pkgutil
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from typing import ClassVar
 
 import numpy as np
@@ -94,8 +94,18 @@ class Algorithm(ABC):
         run = partial(self.run, spec, workers=workers)
         if not reverse:
             return run
-        flip = (..., *[slice(None, None, -1)] * spec.ndim)
+        flip = last_axes_reversed(spec.ndim)
         return lambda signal, kernel: run(signal, kernel[flip])
+
+
+@cache
+def last_axes_reversed(d: int) -> tuple:
+    """The index that reverses the last ``d`` axes of an array (a view).
+
+    >>> np.arange(6).reshape(2, 3)[last_axes_reversed(1)].tolist()
+    [[2, 1, 0], [5, 4, 3]]
+    """
+    return (..., *[slice(None, None, -1)] * d)
 
 
 def cannot_run(algorithm: Algorithm, spec: Spec) -> str | None:

@@ -2,10 +2,11 @@
 
 The problem arrives flattened, with three spatial axes (fewer are padded with
 length-1 axes): ``S`` holds the signal batches, each (n0, n1, n2), ``W`` the kernel
-batches, each (m0, m1, m2), and ``Y`` the output batches, each (o0, o1, o2); ``bx[b]``
-and ``bk[b]`` say which signal and kernel batch output batch ``b`` uses; ``geo``
-holds the shapes, padding, strides and dilations (`geometry`). The sum is written
-into ``Y``, or added to what it holds (``accumulate``).
+batches, each (m0, m1, m2), and ``Y`` the output batches, each (o0, o1, o2); ``geo``
+holds the shapes, padding, strides and dilations, which loop to run, and last the
+batch indices: ``bx[b]`` and ``bk[b]`` say which signal and kernel batch output batch
+``b`` uses (`geometry`). The sum is written into ``Y``, or added to what it holds
+(``accumulate``).
 
 Every loop adds ``w * signal`` along contiguous output columns ("axpy" order), up to
 `TAPS_PER_PASS` taps per pass over the outputs (``_add``), and runs serially or in

@@ -19,7 +19,7 @@ import numpy as np
 from .. import costs
 from ..boundary import pad
 from ..spec import Spec
-from . import Algorithm, Cost, register
+from . import Algorithm, Cost, last_axes_reversed, register
 from ._launch import each_in_threads
 
 FFT_DTYPES = ("float32", "float64", "complex64", "complex128")
@@ -208,7 +208,7 @@ def complex_dtype(dtype: np.dtype) -> np.dtype:
 def spread_kernel(kernel: np.ndarray, spec: Spec) -> np.ndarray:
     """The kernel reversed along the convolved axes, with ``dilation - 1`` zeros between taps."""
     d = spec.ndim
-    reversed_ = kernel[(..., *[slice(None, None, -1)] * d)]
+    reversed_ = kernel[last_axes_reversed(d)]
     if all(dl == 1 for dl in spec.dilation):
         return reversed_
     extent = tuple(dl * (m - 1) + 1 for m, dl in zip(spec.m, spec.dilation, strict=True))
