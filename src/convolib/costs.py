@@ -122,6 +122,11 @@ GEMM_HALF_SPEED_COLUMNS = 16
 """A product of ``n`` columns runs at ``n / (n + GEMM_HALF_SPEED_COLUMNS)`` of
 `GEMM_MAC_S`'s rate (measured: 25 columns at 0.65 of it, 64 at 0.8, 4 at 0.15)."""
 
+GEMM_HALF_SPEED_FILTERS = 32
+"""The ``windows`` layout's products of ``f`` filters (rows) run at ``f / (f +
+GEMM_HALF_SPEED_FILTERS)`` of the rate above (2-core AMD EPYC, float32: 64 filters by
+147 rows at 62 GFLOP/s a thread, 256 filters at 95)."""
+
 LAYER_THREAD_EFFICIENCY = 0.85
 """Speed-up of each extra thread running chunks, as a fraction of one (two threads
 ran 1.74-1.91x one thread's speed on an otherwise idle machine)."""
@@ -181,6 +186,35 @@ core's cache."""
 
 WINOGRAD_MIN_TILES = 64
 """Fewest tiles per chunk, for efficient products."""
+
+
+# --- layers: direct_sum (algorithms/direct_sum.py) ------------------------------------
+# Measured on a 2-core AMD EPYC (Zen 5, AVX-512; 2026-12) on one thread, best runs,
+# over a 3 -> 64 channel 7x7 stride-2 layer (n3) and smaller 3x3 layers.
+
+DIRECT_SUM_MAC_S = {"float32": 1.0e-11, "float64": 2.0e-11}
+"""The loops' seconds per multiply-add, one thread, filters and taps padded to whole
+blocks, beyond `DIRECT_SUM_PASS_S` (fitted with it to n3 and to the layer below)."""
+
+DIRECT_SUM_PASS_S = 2.0e-7
+"""Per pass of four taps over one job's block of filters: its set-up (32 weights, the
+loop's checks that the outputs do not overlap the signal) and the first reads of four
+taps' signal values (fitted to n3, 7.7k passes of 512 outputs, and to 1×512×7² into
+512 filters 3×3, 74k passes of 64 outputs)."""
+
+DIRECT_SUM_CHUNK_BYTES = 2048
+"""Outputs per job, in bytes of one output line: eight filters' runs of outputs stay
+in the first-level cache across the passes."""
+
+DIRECT_SUM_COPY_BYTES_PER_S = 1.5e10
+"""Copying the signal (padded, split by the stride) and the outputs around the loops,
+one thread (n3: 4.4 MB in 0.3 ms)."""
+
+DIRECT_SUM_CALL_S = 2e-5
+"""Fixed cost of one direct_sum call: layout, weights in blocks, allocations."""
+
+DIRECT_SUM_PARALLEL_MIN_S = 1e-4
+"""One thread's estimated work below which the loops run on one thread."""
 
 
 LAYER_PARALLEL_MIN_S = 2e-3

@@ -103,6 +103,7 @@ def layouts(spec: Spec) -> dict[str, float]:
     taps, outputs = math.prod(spec.m), math.prod(spec.out)
     rows = spec.channels * taps
     windows = costs.product_seconds(filters * rows * outputs, _columns(_chunks(spec)[0]), dtype)
+    windows *= (filters + costs.GEMM_HALF_SPEED_FILTERS) / filters
     if not _unfolded(spec):
         lines = math.prod(spec.out[:-1])
         windows += rows * (outputs * dtype.itemsize / costs.GEMM_GATHER_BYTES_PER_S)

@@ -1,0 +1,98 @@
+"""Compiled loops of the direct_sum algorithm: a block of filters summed in registers.
+
+Every operand arrives flat. ``X`` holds each signal's phase planes (``x_size``
+values per signal); ``at`` the taps' offsets into them, padded with zero-weight taps
+to a multiple of `TAPS`; ``W`` each shared batch's filter blocks, ``(shared, blocks,
+taps, FILTERS)``, so a pass reads its weights as one run; ``Y`` each signal's blocks
+of `FILTERS` output lines of ``length``. A job is one run of ``chunk`` outputs of one
+signal's block of filters, all taps; a signal's jobs run in order of their runs,
+so the signal values they read stay in cache. Lines are a whole number of vectors
+long (``X`` holds a vector's worth of values past its end). Importing this module imports numba.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+
+U = nb.uint64
+
+FILTERS = 8
+"""Filters per block: each signal value loaded once serves this many sums."""
+TAPS = 4
+"""Taps per pass over a block's outputs."""
+
+VECTOR = 16
+"""Lines and jobs are a multiple of this many outputs long: no loop ends in a
+remainder shorter than a vector."""
+
+SIGNALS, X_SIZE, LENGTH, BLOCKS, TAP_COUNT, CHUNK, CHUNKS = range(7)
+"""Fields of ``geo``: signals per shared batch, values per signal in ``X``, outputs per
+line, filter blocks, taps (a multiple of `TAPS`), outputs per job, runs per line."""
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def _pass(X, x, at, t, W, w, Y, y, length, u0, u1, assign):  # pragma: no cover
+    """``Y[y + f·length + u] += Σ_g W[w + g·8 + f]·X[x + at[t + g] + u]`` for the 8
+    filters ``f``, the 4 taps ``g`` and ``u0 <= u < u1``; with ``assign`` (a literal at
+    each call), ``=`` in place of ``+=``."""
+    a, b, c, d = U(x + at[t]), U(x + at[t + 1]), U(x + at[t + 2]), U(x + at[t + 3])
+    w00, w01, w02, w03 = W[w], W[w + 8], W[w + 16], W[w + 24]
+    w10, w11, w12, w13 = W[w + 1], W[w + 9], W[w + 17], W[w + 25]
+    w20, w21, w22, w23 = W[w + 2], W[w + 10], W[w + 18], W[w + 26]
+    w30, w31, w32, w33 = W[w + 3], W[w + 11], W[w + 19], W[w + 27]
+    w40, w41, w42, w43 = W[w + 4], W[w + 12], W[w + 20], W[w + 28]
+    w50, w51, w52, w53 = W[w + 5], W[w + 13], W[w + 21], W[w + 29]
+    w60, w61, w62, w63 = W[w + 6], W[w + 14], W[w + 22], W[w + 30]
+    w70, w71, w72, w73 = W[w + 7], W[w + 15], W[w + 23], W[w + 31]
+    y0, y1, y2, y3 = U(y), U(y + length), U(y + 2 * length), U(y + 3 * length)
+    y4, y5 = U(y + 4 * length), U(y + 5 * length)
+    y6, y7 = U(y + 6 * length), U(y + 7 * length)
+    for u in range(U(u0), U(u1)):
+        s0, s1, s2, s3 = X[a + u], X[b + u], X[c + u], X[d + u]
+        v0 = w00 * s0 + w01 * s1 + w02 * s2 + w03 * s3
+        v1 = w10 * s0 + w11 * s1 + w12 * s2 + w13 * s3
+        v2 = w20 * s0 + w21 * s1 + w22 * s2 + w23 * s3
+        v3 = w30 * s0 + w31 * s1 + w32 * s2 + w33 * s3
+        v4 = w40 * s0 + w41 * s1 + w42 * s2 + w43 * s3
+        v5 = w50 * s0 + w51 * s1 + w52 * s2 + w53 * s3
+        v6 = w60 * s0 + w61 * s1 + w62 * s2 + w63 * s3
+        v7 = w70 * s0 + w71 * s1 + w72 * s2 + w73 * s3
+        Y[y0 + u] = v0 if assign else Y[y0 + u] + v0
+        Y[y1 + u] = v1 if assign else Y[y1 + u] + v1
+        Y[y2 + u] = v2 if assign else Y[y2 + u] + v2
+        Y[y3 + u] = v3 if assign else Y[y3 + u] + v3
+        Y[y4 + u] = v4 if assign else Y[y4 + u] + v4
+        Y[y5 + u] = v5 if assign else Y[y5 + u] + v5
+        Y[y6 + u] = v6 if assign else Y[y6 + u] + v6
+        Y[y7 + u] = v7 if assign else Y[y7 + u] + v7
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def _job(X, at, W, Y, geo, job):  # pragma: no cover
+    """Job ``job``: outputs ``u0 .. u1 - 1`` of one signal's block of filters, all taps."""
+    chunks, length, chunk, blocks = geo[CHUNKS], geo[LENGTH], geo[CHUNK], geo[BLOCKS]
+    taps = geo[TAP_COUNT]
+    b, rest = job % blocks, job // blocks
+    item, part = rest // chunks, rest % chunks
+    u0 = part * chunk
+    u1 = min(length, u0 + chunk)
+    x = item * geo[X_SIZE]
+    w = (item // geo[SIGNALS] * blocks + b) * taps * FILTERS
+    y = (item * blocks + b) * FILTERS * length
+    _pass(X, x, at, 0, W, w, Y, y, length, u0, u1, True)
+    for t in range(TAPS, taps, TAPS):
+        _pass(X, x, at, t, W, w + t * FILTERS, Y, y, length, u0, u1, False)
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def correlate_serial(X, at, W, Y, geo, jobs):  # pragma: no cover
+    """Every job, in order, on the calling thread."""
+    for job in range(jobs):
+        _job(X, at, W, Y, geo, job)
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"}, parallel=True)
+def correlate_parallel(X, at, W, Y, geo, jobs):  # pragma: no cover
+    """Every job, shared out over numba's threads."""
+    for job in nb.prange(jobs):
+        _job(X, at, W, Y, geo, job)
