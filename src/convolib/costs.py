@@ -189,26 +189,25 @@ WINOGRAD_MIN_TILES = 64
 
 
 # --- layers: direct_sum (algorithms/direct_sum.py) ------------------------------------
-# Measured on a 2-core AMD EPYC (Zen 5, AVX-512; 2026-12) on one thread, best runs,
-# over a 3 -> 64 channel 7x7 stride-2 layer (n3) and smaller 3x3 layers.
+# Measured on a 2-core AMD EPYC (Zen 5, AVX-512; 2026-12), the loops alone on one
+# thread, best of 5, fitted over n1, n3, n9, 1×512×7² into 512 filters (3×3) and
+# 2×16×32² into 16 filters (3×3), each within 10-25%.
 
-DIRECT_SUM_MAC_S = {"float32": 1.0e-11, "float64": 2.0e-11}
+DIRECT_SUM_MAC_S = {"float32": 2.3e-11, "float64": 3.7e-11}
 """The loops' seconds per multiply-add, one thread, filters and taps padded to whole
-blocks, beyond `DIRECT_SUM_PASS_S` (fitted with it to n3 and to the layer below)."""
+blocks (86 GFLOP/s in float32), beyond `DIRECT_SUM_PASS_S`."""
 
-DIRECT_SUM_PASS_S = 2.0e-7
-"""Per pass of four taps over one job's block of filters: its set-up (32 weights, the
-loop's checks that the outputs do not overlap the signal) and the first reads of four
-taps' signal values (fitted to n3, 7.7k passes of 512 outputs, and to 1×512×7² into
-512 filters 3×3, 74k passes of 64 outputs)."""
+DIRECT_SUM_PASS_S = 2.75e-8
+"""Per pass of four taps over one job's block of filters: its set-up (4 offsets, 32
+weights, 8 output lines)."""
 
 DIRECT_SUM_CHUNK_BYTES = 2048
 """Outputs per job, in bytes of one output line: eight filters' runs of outputs stay
 in the first-level cache across the passes."""
 
 DIRECT_SUM_COPY_BYTES_PER_S = 1.5e10
-"""Copying the signal (padded, split by the stride) and the outputs around the loops,
-one thread (n3: 4.4 MB in 0.3 ms)."""
+"""Copying around the loops, one thread: the signal (padded, split by the stride) and
+the weights into blocks, the outputs out of their lines (n3: 4.4 MB in 0.3 ms)."""
 
 DIRECT_SUM_CALL_S = 2e-5
 """Fixed cost of one direct_sum call: layout, weights in blocks, allocations."""

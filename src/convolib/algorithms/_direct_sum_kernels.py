@@ -1,13 +1,13 @@
 """Compiled loops of the direct_sum algorithm: a block of filters summed in registers.
 
-Every operand arrives flat. ``X`` holds each signal's phase planes (``x_size``
-values per signal); ``at`` the taps' offsets into them, padded with zero-weight taps
-to a multiple of `TAPS`; ``W`` each shared batch's filter blocks, ``(shared, blocks,
-taps, FILTERS)``, so a pass reads its weights as one run; ``Y`` each signal's blocks
-of `FILTERS` output lines of ``length``. A job is one run of ``chunk`` outputs of one
-signal's block of filters, all taps; a signal's jobs run in order of their runs,
-so the signal values they read stay in cache. Lines are a whole number of vectors
-long (``X`` holds a vector's worth of values past its end). Importing this module imports numba.
+Every operand arrives flat. ``X`` holds each signal's phase planes (``x_size`` values
+per signal; a vector's worth of values past its end); ``at`` the taps' offsets into
+them, padded with zero-weight taps to a multiple of `TAPS`; ``W`` each shared batch's
+filter blocks, ``(shared, blocks, taps, FILTERS)``, so a pass reads its weights as one
+run; ``Y`` each signal's blocks of `FILTERS` output lines of ``length`` (a whole number
+of vectors), ``pitch`` apart. A job is one run of ``chunk`` outputs of one signal's
+block of filters, all taps; a signal's jobs run in order of their runs, so the signal
+values they read stay in cache. Importing this module imports numba.
 """
 
 from __future__ import annotations
@@ -25,14 +25,15 @@ VECTOR = 16
 """Lines and jobs are a multiple of this many outputs long: no loop ends in a
 remainder shorter than a vector."""
 
-SIGNALS, X_SIZE, LENGTH, BLOCKS, TAP_COUNT, CHUNK, CHUNKS = range(7)
+SIGNALS, X_SIZE, LENGTH, BLOCKS, TAP_COUNT, CHUNK, CHUNKS, PITCH = range(8)
 """Fields of ``geo``: signals per shared batch, values per signal in ``X``, outputs per
-line, filter blocks, taps (a multiple of `TAPS`), outputs per job, runs per line."""
+line, filter blocks, taps (a multiple of `TAPS`), outputs per job, runs per line, and
+the distance from one output line to the next in ``Y``."""
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
-def _pass(X, x, at, t, W, w, Y, y, length, u0, u1, assign):  # pragma: no cover
-    """``Y[y + f·length + u] += Σ_g W[w + g·8 + f]·X[x + at[t + g] + u]`` for the 8
+def _pass(X, x, at, t, W, w, Y, y, pitch, u0, u1, assign):  # pragma: no cover
+    """``Y[y + f·pitch + u] += Σ_g W[w + g·8 + f]·X[x + at[t + g] + u]`` for the 8
     filters ``f``, the 4 taps ``g`` and ``u0 <= u < u1``; with ``assign`` (a literal at
     each call), ``=`` in place of ``+=``."""
     a, b, c, d = U(x + at[t]), U(x + at[t + 1]), U(x + at[t + 2]), U(x + at[t + 3])
@@ -44,9 +45,9 @@ def _pass(X, x, at, t, W, w, Y, y, length, u0, u1, assign):  # pragma: no cover
     w50, w51, w52, w53 = W[w + 5], W[w + 13], W[w + 21], W[w + 29]
     w60, w61, w62, w63 = W[w + 6], W[w + 14], W[w + 22], W[w + 30]
     w70, w71, w72, w73 = W[w + 7], W[w + 15], W[w + 23], W[w + 31]
-    y0, y1, y2, y3 = U(y), U(y + length), U(y + 2 * length), U(y + 3 * length)
-    y4, y5 = U(y + 4 * length), U(y + 5 * length)
-    y6, y7 = U(y + 6 * length), U(y + 7 * length)
+    y0, y1, y2, y3 = U(y), U(y + pitch), U(y + 2 * pitch), U(y + 3 * pitch)
+    y4, y5 = U(y + 4 * pitch), U(y + 5 * pitch)
+    y6, y7 = U(y + 6 * pitch), U(y + 7 * pitch)
     for u in range(U(u0), U(u1)):
         s0, s1, s2, s3 = X[a + u], X[b + u], X[c + u], X[d + u]
         v0 = w00 * s0 + w01 * s1 + w02 * s2 + w03 * s3
@@ -78,10 +79,11 @@ def _job(X, at, W, Y, geo, job):  # pragma: no cover
     u1 = min(length, u0 + chunk)
     x = item * geo[X_SIZE]
     w = (item // geo[SIGNALS] * blocks + b) * taps * FILTERS
-    y = (item * blocks + b) * FILTERS * length
-    _pass(X, x, at, 0, W, w, Y, y, length, u0, u1, True)
+    pitch = geo[PITCH]
+    y = (item * blocks + b) * FILTERS * pitch
+    _pass(X, x, at, 0, W, w, Y, y, pitch, u0, u1, True)
     for t in range(TAPS, taps, TAPS):
-        _pass(X, x, at, t, W, w + t * FILTERS, Y, y, length, u0, u1, False)
+        _pass(X, x, at, t, W, w + t * FILTERS, Y, y, pitch, u0, u1, False)
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})

@@ -19,9 +19,14 @@ on concurrent launches from several Python threads; a call that finds the lock t
 runs serially instead, with the same result."""
 
 
-def launch(workers: int, parallel: Callable[[int], None], serial: Callable[[], None]) -> None:
-    """``parallel(threads)`` on up to ``workers`` numba threads, else ``serial()``."""
-    if workers > 1 and _lock.acquire(blocking=False):
+def launch(
+    workers: int, parallel: Callable[[int], None], serial: Callable[[], None], fewest: int = 2
+) -> None:
+    """``parallel(threads)`` on up to ``workers`` numba threads if that is at least
+    ``fewest``, else ``serial()``. (Loops compiled for numba's threads may run faster
+    on one thread than their serial form: numba tells the compiler that the arrays of
+    a parallel loop do not overlap.)"""
+    if workers >= fewest and _lock.acquire(blocking=False):
         try:
             import numba as nb
 
