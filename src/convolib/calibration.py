@@ -43,6 +43,7 @@ CASES = (
     # neural-network layers: 16 -> 16 channels, 3x3 and 1x1 (x: N, groups, 1, C; k: 1, groups, K, C)
     ("correlate", (2, 1, 1, 16, 32, 32), (1, 1, 16, 16, 3, 3), "float32", "layer"),
     ("correlate", (2, 1, 1, 16, 32, 32), (1, 1, 16, 16, 1, 1), "float32", "layer"),
+    ("correlate", (4, 1, 1, 32, 32, 32), (1, 1, 32, 32, 3, 3), "float32", "layer"),
 )
 _LIMITS = (0.1, 10.0)
 """Factors outside this range mean a broken measurement, not a different machine."""

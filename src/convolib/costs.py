@@ -209,10 +209,10 @@ DIRECT_SUM_COPY_BYTES_PER_S = 1.5e10
 """Copying around the loops, one thread: the signal (padded, split by the stride) and
 the weights into blocks, the outputs out of their lines (n3: 4.4 MB in 0.3 ms)."""
 
-DIRECT_SUM_CALL_S = 2e-5
+DIRECT_SUM_CALL_S = 4e-5
 """Fixed cost of one direct_sum call: layout, weights in blocks, allocations."""
 
-DIRECT_SUM_PARALLEL_MIN_S = 1e-4
+DIRECT_SUM_PARALLEL_MIN_S = 3e-4
 """One thread's estimated work below which the loops run on one thread."""
 
 
