@@ -4,15 +4,19 @@ Every operand arrives flat. ``X`` holds each signal's phase planes (``x_size`` v
 per signal; a vector's worth of values past its end); ``at`` the taps' offsets into
 them, padded with zero-weight taps to a multiple of `TAPS`; ``W`` each shared batch's
 filter blocks, ``(shared, blocks, taps, FILTERS)``, so a pass reads its weights as one
-run; ``Y`` each signal's blocks of `FILTERS` output lines of ``length`` (a whole number
-of vectors), ``pitch`` apart. A job is one run of ``chunk`` outputs of one signal's
-block of filters, all taps; a signal's jobs run in order of their runs, so the signal
-values they read stay in cache. Importing this module imports numba.
+run. The sums run along a line of ``length`` positions (a whole number of vectors) on
+the phase grid, rows of ``row`` positions of which the first ``width`` are outputs;
+``rows`` gives each row's first output's place in one filter's output (-1: none).
+A job is one run of ``chunk`` positions of one signal's block of filters, all taps,
+summed into a buffer of `FILTERS` lines ``pitch`` apart and then copied out into
+``out`` (signals, filters, outputs); a signal's jobs run in order of their runs, so
+the signal values they read stay in cache. Importing this module imports numba.
 """
 
 from __future__ import annotations
 
 import numba as nb
+import numpy as np
 
 U = nb.uint64
 
@@ -26,16 +30,18 @@ VECTOR = 16
 remainder shorter than a vector."""
 
 SIGNALS, X_SIZE, LENGTH, BLOCKS, TAP_COUNT, CHUNK, CHUNKS, PITCH = range(8)
+ROW, WIDTH, FILTER_COUNT, OUT_SIZE = range(8, 12)
 """Fields of ``geo``: signals per shared batch, values per signal in ``X``, outputs per
-line, filter blocks, taps (a multiple of `TAPS`), outputs per job, runs per line, and
-the distance from one output line to the next in ``Y``."""
+line, filter blocks, taps (a multiple of `TAPS`), outputs per job, runs per line, the
+distance between a job's buffer lines; the line's row length (the phase grid's last
+axis), outputs per row, filters, and outputs per filter."""
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
-def _pass(X, x, at, t, W, w, Y, y, pitch, u0, u1, assign):  # pragma: no cover
-    """``Y[y + f·pitch + u] += Σ_g W[w + g·8 + f]·X[x + at[t + g] + u]`` for the 8
-    filters ``f``, the 4 taps ``g`` and ``u0 <= u < u1``; with ``assign`` (a literal at
-    each call), ``=`` in place of ``+=``."""
+def _pass(X, x, at, t, W, w, Y, pitch, n, assign):  # pragma: no cover
+    """``Y[f·pitch + u] += Σ_g W[w + g·8 + f]·X[x + at[t + g] + u]`` for the 8 filters
+    ``f``, the 4 taps ``g`` and ``u < n``; with ``assign`` (a literal at each call),
+    ``=`` in place of ``+=``."""
     a, b, c, d = U(x + at[t]), U(x + at[t + 1]), U(x + at[t + 2]), U(x + at[t + 3])
     w00, w01, w02, w03 = W[w], W[w + 8], W[w + 16], W[w + 24]
     w10, w11, w12, w13 = W[w + 1], W[w + 9], W[w + 17], W[w + 25]
@@ -45,10 +51,9 @@ def _pass(X, x, at, t, W, w, Y, y, pitch, u0, u1, assign):  # pragma: no cover
     w50, w51, w52, w53 = W[w + 5], W[w + 13], W[w + 21], W[w + 29]
     w60, w61, w62, w63 = W[w + 6], W[w + 14], W[w + 22], W[w + 30]
     w70, w71, w72, w73 = W[w + 7], W[w + 15], W[w + 23], W[w + 31]
-    y0, y1, y2, y3 = U(y), U(y + pitch), U(y + 2 * pitch), U(y + 3 * pitch)
-    y4, y5 = U(y + 4 * pitch), U(y + 5 * pitch)
-    y6, y7 = U(y + 6 * pitch), U(y + 7 * pitch)
-    for u in range(U(u0), U(u1)):
+    y0, y1, y2, y3 = U(0), U(pitch), U(2 * pitch), U(3 * pitch)
+    y4, y5, y6, y7 = U(4 * pitch), U(5 * pitch), U(6 * pitch), U(7 * pitch)
+    for u in range(U(n)):
         s0, s1, s2, s3 = X[a + u], X[b + u], X[c + u], X[d + u]
         v0 = w00 * s0 + w01 * s1 + w02 * s2 + w03 * s3
         v1 = w10 * s0 + w11 * s1 + w12 * s2 + w13 * s3
@@ -69,32 +74,45 @@ def _pass(X, x, at, t, W, w, Y, y, pitch, u0, u1, assign):  # pragma: no cover
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
-def _job(X, at, W, Y, geo, job):  # pragma: no cover
-    """Job ``job``: outputs ``u0 .. u1 - 1`` of one signal's block of filters, all taps."""
+def _job(X, at, W, out, rows, geo, job):  # pragma: no cover
+    """Job ``job``: outputs ``u0 .. u1 - 1`` of one signal's block of filters, all taps
+    summed in a buffer, then those that are outputs copied to ``out``."""
     chunks, length, chunk, blocks = geo[CHUNKS], geo[LENGTH], geo[CHUNK], geo[BLOCKS]
-    taps = geo[TAP_COUNT]
+    taps, pitch = geo[TAP_COUNT], geo[PITCH]
     b, rest = job % blocks, job // blocks
     item, part = rest // chunks, rest % chunks
     u0 = part * chunk
-    u1 = min(length, u0 + chunk)
-    x = item * geo[X_SIZE]
+    n = min(length, u0 + chunk) - u0
+    x = item * geo[X_SIZE] + u0
     w = (item // geo[SIGNALS] * blocks + b) * taps * FILTERS
-    pitch = geo[PITCH]
-    y = (item * blocks + b) * FILTERS * pitch
-    _pass(X, x, at, 0, W, w, Y, y, pitch, u0, u1, True)
+    Y = np.empty(FILTERS * pitch, X.dtype)
+    _pass(X, x, at, 0, W, w, Y, pitch, n, True)
     for t in range(TAPS, taps, TAPS):
-        _pass(X, x, at, t, W, w + t * FILTERS, Y, y, pitch, u0, u1, False)
+        _pass(X, x, at, t, W, w + t * FILTERS, Y, pitch, n, False)
+    row, width, size = geo[ROW], geo[WIDTH], geo[OUT_SIZE]
+    first = b * FILTERS
+    count = min(FILTERS, geo[FILTER_COUNT] - first)
+    base = (item * geo[FILTER_COUNT] + first) * size
+    for r in range(u0 // row, (u0 + n - 1) // row + 1):
+        if rows[r] < 0:
+            continue
+        lo, hi = max(u0, r * row), min(u0 + n, r * row + width)
+        for f in range(count):
+            src = U(f * pitch + lo - u0)
+            dst = U(base + f * size + rows[r] + lo - r * row)
+            for i in range(U(max(0, hi - lo))):
+                out[dst + i] = Y[src + i]
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
-def correlate_serial(X, at, W, Y, geo, jobs):  # pragma: no cover
+def correlate_serial(X, at, W, out, rows, geo, jobs):  # pragma: no cover
     """Every job, in order, on the calling thread."""
     for job in range(jobs):
-        _job(X, at, W, Y, geo, job)
+        _job(X, at, W, out, rows, geo, job)
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, parallel=True)
-def correlate_parallel(X, at, W, Y, geo, jobs):  # pragma: no cover
+def correlate_parallel(X, at, W, out, rows, geo, jobs):  # pragma: no cover
     """Every job, shared out over numba's threads."""
     for job in nb.prange(jobs):
-        _job(X, at, W, Y, geo, job)
+        _job(X, at, W, out, rows, geo, job)

@@ -5,14 +5,16 @@ The sum ``y[f, i] = Σ_{c,t} w[f, c, t]·P[c, i·stride + t·dilation]`` over ch
 gathered: each pass of the loops (``_direct_sum_kernels``) reads four taps' signal
 values once and adds them into eight filters' outputs at a time, so a value loaded
 serves eight multiply-adds, which keeps the loops busy multiplying rather than
-loading. The outputs are computed along one flat line over the padded grid's rows
-(the few outputs in each row's overhang are computed and dropped), so every tap is
-one shifted read of that line and the loops vectorise along it.
+loading. The sums run along one flat line over the padded grid's rows (the few
+positions in each row's overhang are summed and dropped), so every tap is one shifted
+read of that line and the loops vectorise along it. Each job sums a run of the line
+for eight filters into a buffer that stays in cache and copies the outputs out.
 
-A stride first splits the padded signal into its phases (the samples at ``i·s + r``
-for each remainder ``r``, along each axis), a copy of the signal: in phase ``r``
-with stride 1 each tap is again a shifted read. Filters and taps are padded to whole
-blocks with zero weights.
+The signal is copied once before the loops: among zeros where the padding is zeros
+(padded first by other boundary rules), and, with a stride, split into its phases
+(the samples at ``i·s + r`` for each remainder ``r``, along each axis), in each of
+which every tap is again a shifted read. Filters and taps are padded to whole blocks
+with zero weights.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from .. import costs
 from ..spec import Spec
@@ -45,21 +46,16 @@ FILTERS, TAPS = 8, 4
 
 @dataclass(frozen=True)
 class _Layout:
-    """Where the loops read and write, for one spec."""
+    """Where the loops read and write, for one spec (``_direct_sum_kernels``)."""
 
     phases: tuple[int, ...]
     """The phase grid's shape along each convolved axis (``ceil(grid / stride)``)."""
-    lines: tuple[int, ...]
-    """Element strides of the phase grid, per convolved axis."""
-    length: int
-    """Outputs per line: from the first output to the last on the phase grid, and on to
-    a whole number of vectors."""
-    pitch: int
-    """Values from one output line to the next (`_pitch`)."""
     slack: int
-    """The line's outputs past the last one: values read past the signals' end."""
+    """Positions of the line past the last output: values read past the signals' end."""
     at: np.ndarray
     """Each tap's offset into a signal's phase planes (zero-weight taps at 0)."""
+    rows: np.ndarray
+    """Each row of the line's first output's place in one filter's outputs, or -1."""
     taps: int
     blocks: int
     geo: np.ndarray
@@ -92,17 +88,28 @@ def _layout(spec: Spec) -> _Layout:
     chunk = max(loops.VECTOR, costs.DIRECT_SUM_CHUNK_BYTES // spec.acc_dtype.itemsize)
     chunk -= chunk % loops.VECTOR
     chunks = -(-length // chunk)
-    pitch = _pitch(length, spec.acc_dtype.itemsize)
-    geo = np.zeros(8, np.int64)
+    row = lines[-2] if spec.ndim > 1 else length
+    steps = tuple(math.prod(spec.out[a + 1 :]) for a in range(spec.ndim - 1))
+    rows = np.full(-(-length // row), -1, np.int64)
+    for r, index in zip(range(len(rows)), np.ndindex(*phases[:-1]), strict=False):
+        if all(i < o for i, o in zip(index, spec.out, strict=False)):
+            rows[r] = sum(i * step for i, step in zip(index, steps, strict=True))
+    geo = np.zeros(12, np.int64)
     geo[[loops.SIGNALS, loops.X_SIZE, loops.LENGTH, loops.BLOCKS]] = (
         signals,
         spec.channels * count * plane,
         length,
         blocks,
     )
-    geo[[loops.TAP_COUNT, loops.CHUNK, loops.CHUNKS, loops.PITCH]] = taps, chunk, chunks, pitch
+    geo[[loops.TAP_COUNT, loops.CHUNK, loops.CHUNKS]] = taps, chunk, chunks
+    geo[[loops.PITCH, loops.ROW, loops.WIDTH]] = (
+        _pitch(chunk, spec.acc_dtype.itemsize),
+        row,
+        spec.out[-1],
+    )
+    geo[[loops.FILTER_COUNT, loops.OUT_SIZE]] = filters, math.prod(spec.out)
     jobs = shared * signals * chunks * blocks
-    return _Layout(phases, lines, length, pitch, length - valid, at, taps, blocks, geo, jobs)
+    return _Layout(phases, length - valid, at, rows, taps, blocks, geo, jobs)
 
 
 def _pitch(length: int, itemsize: int) -> int:
@@ -123,23 +130,23 @@ def _work(spec: Spec) -> float:
     lay = _layout(spec)
     shared, signals, _ = sizes(spec)
     passes = lay.jobs * lay.taps // TAPS
-    macs = shared * signals * lay.blocks * FILTERS * lay.taps * lay.length
+    macs = shared * signals * lay.blocks * FILTERS * lay.taps * int(lay.geo[_loops().LENGTH])
     return macs * costs.DIRECT_SUM_MAC_S[spec.acc_dtype.name] + passes * costs.DIRECT_SUM_PASS_S
 
 
-def _buffers(spec: Spec) -> tuple[int, int, int]:
-    """Bytes of the buffers around the loops: those copied in (the padded signal, where
-    there is padding; the signal as the loops read it, split by the stride; the
-    weights in blocks), and the output lines."""
+def _copied(spec: Spec) -> int:
+    """Bytes copied before the loops: the padded signal (padding by a boundary rule
+    other than zeros), the signal as the loops read it (split by the stride), the
+    weights in blocks."""
     lay = _layout(spec)
     shared, signals, _ = sizes(spec)
     item = spec.acc_dtype.itemsize
     per = shared * signals * item
     grid = math.prod(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
-    padded = per * spec.channels * grid if any(lo or hi for lo, hi in spec.pads) else 0
+    padded = 0 if spec.zero_padding else per * spec.channels * grid
     flat = per * spec.channels * math.prod(spec.stride) * math.prod(lay.phases)
     weights = shared * lay.blocks * lay.taps * FILTERS * item
-    return padded + flat + weights, per * lay.blocks * FILTERS * lay.pitch
+    return padded + flat + weights
 
 
 def _threads(spec: Spec, workers: int) -> int:
@@ -165,32 +172,30 @@ class DirectSum(Algorithm):
     def cost(self, spec: Spec, workers: int) -> Cost:
         if spec.empty:
             return Cost(costs.GEMM_CALL_OVERHEAD_S, 0)
-        copied, lines = _buffers(spec)
+        threads = _threads(spec, workers)
+        loops, lay = _loops(), _layout(spec)
+        buffers = threads * FILTERS * int(lay.geo[loops.PITCH]) * spec.acc_dtype.itemsize
         seconds = (
             costs.DIRECT_SUM_CALL_S
-            + costs.on_threads(_work(spec), _threads(spec, workers))
-            + (copied + spec.out_bytes) / costs.DIRECT_SUM_COPY_BYTES_PER_S
+            + costs.on_threads(_work(spec), threads)
+            + _copied(spec) / costs.DIRECT_SUM_COPY_BYTES_PER_S
         )
-        return Cost(seconds, copied + lines)
+        return Cost(seconds, _copied(spec) + buffers)
 
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
         loops, lay = _loops(), _layout(spec)
-        x, weights, y, order = lay_out(spec, signal, kernel)
-        shared, signals, filters = sizes(spec)
-        dtype = spec.acc_dtype
-        X = _flat_signals(spec, x, lay)
+        implicit = spec.zero_padding  # placed among zeros, not padded first
+        x, weights, y, order = lay_out(spec, signal, kernel, padded=not implicit)
+        lo = tuple(low if implicit else 0 for low, _ in spec.pads)
+        X = _flat_signals(spec, x, lay, lo)
         W = _blocked_weights(weights, lay)
-        Y = np.empty(shared * signals * lay.blocks * FILTERS * lay.pitch, dtype)
+        out = y.reshape(-1)
         launch(
             _threads(spec, workers),
-            lambda _: loops.correlate_parallel(X, lay.at, W, Y, lay.geo, lay.jobs),
-            lambda: loops.correlate_serial(X, lay.at, W, Y, lay.geo, lay.jobs),
+            lambda _: loops.correlate_parallel(X, lay.at, W, out, lay.rows, lay.geo, lay.jobs),
+            lambda: loops.correlate_serial(X, lay.at, W, out, lay.rows, lay.geo, lay.jobs),
             fewest=1,  # the parallel loops run faster on one thread too
         )
-        line = Y.reshape(shared, signals, lay.blocks * FILTERS, lay.pitch)[:, :, :filters]
-        item = Y.itemsize
-        steps = tuple(step * item for step in lay.lines)
-        y[...] = as_strided(line, (*line.shape[:3], *spec.out), (*line.strides[:3], *steps))
         return restore(spec, y, order)
 
 
@@ -207,21 +212,21 @@ def _blocked_weights(weights: np.ndarray, lay: _Layout) -> np.ndarray:
     return W.reshape(-1)
 
 
-def _flat_signals(spec: Spec, x: np.ndarray, lay: _Layout) -> np.ndarray:
-    """The padded signals ``x`` (shared, signals, channels, *grid) as the loops read
-    them: split by the stride into ``(shared, signals, channels, *stride, *phases)``,
-    ``[..., r, i] = x[..., i·s + r]`` (zeros past the grid's end), flat, and followed
-    by ``lay.slack`` zeros."""
+def _flat_signals(spec: Spec, x: np.ndarray, lay: _Layout, lo: tuple[int, ...]) -> np.ndarray:
+    """The signals ``x`` (shared, signals, channels, *n) as the loops read them: placed at
+    ``lo`` on the padded grid (zeros around them), split by the stride into ``(shared,
+    signals, channels, *stride, *phases)`` with ``[..., r, i]`` the grid's ``i·s + r``,
+    flat, and followed by ``lay.slack`` zeros."""
     head = x.shape[:3]
     size = math.prod(head) * math.prod(spec.stride) * math.prod(lay.phases)
-    if all(s == 1 for s in spec.stride):
-        flat = np.empty(size + lay.slack, x.dtype)
-        flat[:size].reshape(x.shape)[...] = x
-        flat[size:] = 0
-        return flat
     flat = np.zeros(size + lay.slack, x.dtype)
     split = flat[:size].reshape(*head, math.prod(spec.stride), *lay.phases)
     for r, phase in enumerate(np.ndindex(*spec.stride)):
-        part = x[(..., *(slice(p, None, s) for p, s in zip(phase, spec.stride, strict=True)))]
-        split[(..., r, *(slice(0, n) for n in part.shape[3:]))] = part
+        into, take = [], []
+        for p, s, low, n in zip(phase, spec.stride, lo, x.shape[3:], strict=True):
+            first = max(0, -(-(low - p) // s))  # the first phase index inside x
+            start = first * s + p - low
+            into.append(slice(first, first + max(0, -(-(n - start) // s))))
+            take.append(slice(start, None, s))
+        split[(..., r, *into)] = x[(..., *take)]
     return flat
