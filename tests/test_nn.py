@@ -411,8 +411,8 @@ def test_direct_sum_matches_torch(layer, chunks, request):
     for fn, args, expected in ((nn.conv, (x, w), y), (nn.conv_grad_weight, (x, w.shape, g), dw)):
         try:
             got = fn(*args, method="direct_sum", **options)
-        except ArgumentError as err:  # one filter and no channel sum
-            assert "one filter" in str(err)
+        except ArgumentError as err:  # one kernel and no channel sum
+            assert "one kernel and no channel sum" in str(err)
             continue
         np.testing.assert_allclose(got, expected)
 

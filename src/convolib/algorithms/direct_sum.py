@@ -29,7 +29,7 @@ from .. import costs
 from ..spec import Spec
 from . import Algorithm, Cost, register
 from ._launch import launch
-from .gemm import lay_out, restore, sizes
+from .gemm import lay_out, one_filter, restore, sizes
 
 
 @cache
@@ -165,9 +165,7 @@ class DirectSum(Algorithm):
             return f"real floating-point sums only, not {spec.acc_dtype}"
         if spec.ndim == 0:
             return "no convolved axes: nothing to slide"
-        if spec.contract is None and sizes(spec)[2] == 1:
-            return "one kernel and no channel sum: one filter (direct is faster)"
-        return None
+        return one_filter(spec)
 
     def cost(self, spec: Spec, workers: int) -> Cost:
         if spec.empty:

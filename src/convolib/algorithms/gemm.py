@@ -60,6 +60,15 @@ def sizes(spec: Spec) -> tuple[int, int, int]:
     return tuple(math.prod(spec.batch[i] for i in axes) for axes in (shared, signals, filters))
 
 
+def one_filter(spec: Spec) -> str | None:
+    """Why a layer algorithm (gemm, direct_sum, winograd) does not take ``spec``: one
+    kernel and no channel sum, a matrix-vector product that direct computes faster; or
+    None."""
+    if spec.contract is None and sizes(spec)[2] == 1:
+        return "one kernel and no channel sum: a matrix-vector product (direct is faster)"
+    return None
+
+
 @lru_cache(maxsize=1024)
 def _padded_shape(spec: Spec) -> tuple[int, ...]:
     return tuple(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
@@ -196,10 +205,7 @@ class Gemm(Algorithm):
             return f"BLAS multiplies floating-point numbers, not {spec.acc_dtype}"
         if spec.ndim == 0:
             return "no convolved axes: nothing to gather"
-        _, _, filters = sizes(spec)
-        if spec.contract is None and filters == 1:
-            return "one kernel and no channel sum: a matrix-vector product (direct is faster)"
-        return None
+        return one_filter(spec)
 
     def cost(self, spec: Spec, workers: int) -> Cost:
         if spec.empty:

@@ -36,7 +36,7 @@ from ..boundary import pad
 from ..spec import Spec
 from . import Algorithm, Cost, register
 from ._launch import blas_threads, each_in_threads
-from .gemm import batch_roles, lay_out, restore, sizes
+from .gemm import batch_roles, lay_out, one_filter, restore, sizes
 
 # Lavin and Gray's F(4, 3): interpolation points 0, 1, -1, 2, -2 and infinity.
 _BT4 = [
@@ -199,9 +199,7 @@ class Winograd(Algorithm):
             return "3×3 kernels (or 3×3 outputs: weight gradients) over two axes only"
         if spec.stride != (1, 1) or spec.dilation != (1, 1):
             return "stride 1 and dilation 1 only"
-        if spec.contract is None and sizes(spec)[2] == 1:
-            return "one kernel and no channel sum (direct is faster)"
-        return None
+        return one_filter(spec)
 
     def cost(self, spec: Spec, workers: int) -> Cost:
         if spec.empty:
