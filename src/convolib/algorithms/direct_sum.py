@@ -73,14 +73,12 @@ def _layout(spec: Spec) -> _Layout:
     plane, count = math.prod(phases), math.prod(spec.stride)
     valid = sum((o - 1) * line for o, line in zip(spec.out, lines, strict=True)) + 1
     length = -(-valid // loops.VECTOR) * loops.VECTOR
-    offsets = []
-    for c in range(spec.channels):
-        for tap in np.ndindex(*spec.m):
-            where = [t * d for t, d in zip(tap, spec.dilation, strict=True)]
-            remainders = [p % s for p, s in zip(where, spec.stride, strict=True)]
-            phase = np.ravel_multi_index(remainders, spec.stride)
-            shift = sum(p // s * line for p, s, line in zip(where, spec.stride, lines, strict=True))
-            offsets.append((c * count + int(phase)) * plane + shift)
+    where = np.indices(spec.m).reshape(spec.ndim, -1) * np.array(spec.dilation)[:, None]
+    stride = np.array(spec.stride)[:, None]
+    phase = np.ravel_multi_index(tuple(where % stride), spec.stride)
+    shift = (where // stride * np.array(lines)[:, None]).sum(axis=0)
+    channel = np.arange(spec.channels)[:, None] * count * plane
+    offsets = (channel + phase * plane + shift).reshape(-1)
     taps = -(-len(offsets) // TAPS) * TAPS
     at = np.zeros(taps, np.int64)
     at[: len(offsets)] = offsets
@@ -89,11 +87,14 @@ def _layout(spec: Spec) -> _Layout:
     chunk -= chunk % loops.VECTOR
     chunks = -(-length // chunk)
     row = lines[-2] if spec.ndim > 1 else length
-    steps = tuple(math.prod(spec.out[a + 1 :]) for a in range(spec.ndim - 1))
     rows = np.full(-(-length // row), -1, np.int64)
-    for r, index in zip(range(len(rows)), np.ndindex(*phases[:-1]), strict=False):
-        if all(i < o for i, o in zip(index, spec.out, strict=False)):
-            rows[r] = sum(i * step for i, step in zip(index, steps, strict=True))
+    if spec.ndim == 1:
+        rows[0] = 0
+    else:
+        index = np.indices(phases[:-1]).reshape(spec.ndim - 1, -1)[:, : len(rows)]
+        inside = (index < np.array(spec.out[:-1])[:, None]).all(axis=0)
+        steps = np.array([math.prod(spec.out[a + 1 :]) for a in range(spec.ndim - 1)])
+        rows[: index.shape[1]] = np.where(inside, steps @ index, -1)
     geo = np.zeros(12, np.int64)
     geo[[loops.SIGNALS, loops.X_SIZE, loops.LENGTH, loops.BLOCKS]] = (
         signals,
@@ -113,8 +114,8 @@ def _layout(spec: Spec) -> _Layout:
 
 
 def _pitch(length: int, itemsize: int) -> int:
-    """The distance between a block's output lines: at least ``length``, and in bytes
-    576 past a multiple of 4096, so that the 8 lines' stores and loads fall on
+    """The distance between the lines of a job's buffer: at least ``length``, and in
+    bytes 576 past a multiple of 4096, so that the 8 lines' stores and loads fall on
     different cache sets and the processor does not take loads from one line for
     reloads of a store to another (4 KiB aliasing: lines 4 KiB apart ran 2-3x slower).
 
@@ -125,6 +126,7 @@ def _pitch(length: int, itemsize: int) -> int:
     return (size + (576 - size) % 4096) // itemsize
 
 
+@lru_cache(maxsize=1024)
 def _work(spec: Spec) -> float:
     """One thread's estimated seconds in the loops."""
     lay = _layout(spec)
@@ -134,6 +136,7 @@ def _work(spec: Spec) -> float:
     return macs * costs.DIRECT_SUM_MAC_S[spec.acc_dtype.name] + passes * costs.DIRECT_SUM_PASS_S
 
 
+@lru_cache(maxsize=1024)
 def _copied(spec: Spec) -> int:
     """Bytes copied before the loops: the padded signal (padding by a boundary rule
     other than zeros), the signal as the loops read it (split by the stride), the
