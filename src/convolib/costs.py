@@ -122,10 +122,11 @@ GEMM_HALF_SPEED_COLUMNS = 16
 """A product of ``n`` columns runs at ``n / (n + GEMM_HALF_SPEED_COLUMNS)`` of
 `GEMM_MAC_S`'s rate (measured: 25 columns at 0.65 of it, 64 at 0.8, 4 at 0.15)."""
 
-GEMM_HALF_SPEED_FILTERS = 32
+GEMM_HALF_SPEED_FILTERS = 12
 """The ``windows`` layout's products of ``f`` filters (rows) run at ``f / (f +
-GEMM_HALF_SPEED_FILTERS)`` of the rate above (2-core AMD EPYC, float32: 64 filters by
-147 rows at 62 GFLOP/s a thread, 256 filters at 95)."""
+GEMM_HALF_SPEED_FILTERS)`` of the rate above (2-core AMD EPYC, one thread, float32,
+147 to 576 rows by 1024 to 3136 columns, relative to 512 filters: 8 filters at 0.3-0.55,
+16 at 0.45-0.75, 32 at 0.6-0.8, 64 at 0.75-0.9, 128 at 0.9-1)."""
 
 LAYER_THREAD_EFFICIENCY = 0.85
 """Speed-up of each extra thread running chunks, as a fraction of one (two threads
@@ -134,6 +135,10 @@ ran 1.74-1.91x one thread's speed on an otherwise idle machine)."""
 GEMM_GATHER_BYTES_PER_S = 2.5e10
 """Gathering windows into a chunk's matrix (compiled loops, one thread): bytes written
 (17-48 GB/s on rows of 28 to 224 outputs, stride 1 or 2)."""
+
+GEMM_GATHER_STRIDED_BYTES_PER_S = 1.2e10
+"""The same with a stride along the rows: every other value read (2-core AMD EPYC, one
+thread: 11-14 GB/s at stride 2, rows of 28 to 112 outputs, against 30-55 at stride 1)."""
 
 GEMM_GATHER_SEGMENT_S = 8e-9
 """Gathering, per run of one output row copied for one (channel, tap): the loop's set-up
@@ -209,8 +214,9 @@ DIRECT_SUM_COPY_BYTES_PER_S = 1.5e10
 """Copying around the loops, one thread: the signal (padded, split by the stride) and
 the weights into blocks, the outputs out of their lines (n3: 4.4 MB in 0.3 ms)."""
 
-DIRECT_SUM_CALL_S = 4e-5
-"""Fixed cost of one direct_sum call: layout, weights in blocks, allocations."""
+DIRECT_SUM_CALL_S = 6e-5
+"""Fixed cost of one direct_sum call: layout, weights in blocks, allocations, the
+launch (a 4×8×100 layer into 12 filters, 5 taps, took 70 µs in all)."""
 
 DIRECT_SUM_PARALLEL_MIN_S = 3e-4
 """One thread's estimated work below which the loops run on one thread."""

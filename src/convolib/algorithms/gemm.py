@@ -115,7 +115,10 @@ def layouts(spec: Spec) -> dict[str, float]:
     windows *= (filters + costs.GEMM_HALF_SPEED_FILTERS) / filters
     if not _unfolded(spec):
         lines = math.prod(spec.out[:-1])
-        windows += rows * (outputs * dtype.itemsize / costs.GEMM_GATHER_BYTES_PER_S)
+        rate = costs.GEMM_GATHER_BYTES_PER_S
+        if spec.stride[-1] > 1:
+            rate = costs.GEMM_GATHER_STRIDED_BYTES_PER_S
+        windows += rows * (outputs * dtype.itemsize / rate)
         windows += rows * lines * costs.GEMM_GATHER_SEGMENT_S
     depth = _taps_depth(spec)
     products = shared * outputs * -(-depth // _taps_block(spec))
