@@ -55,22 +55,24 @@ def _pass(X, x, at, t, W, w, Y, pitch, n, assign):  # pragma: no cover
     y4, y5, y6, y7 = U(4 * pitch), U(5 * pitch), U(6 * pitch), U(7 * pitch)
     for u in range(U(n)):
         s0, s1, s2, s3 = X[a + u], X[b + u], X[c + u], X[d + u]
-        v0 = w00 * s0 + w01 * s1 + w02 * s2 + w03 * s3
-        v1 = w10 * s0 + w11 * s1 + w12 * s2 + w13 * s3
-        v2 = w20 * s0 + w21 * s1 + w22 * s2 + w23 * s3
-        v3 = w30 * s0 + w31 * s1 + w32 * s2 + w33 * s3
-        v4 = w40 * s0 + w41 * s1 + w42 * s2 + w43 * s3
-        v5 = w50 * s0 + w51 * s1 + w52 * s2 + w53 * s3
-        v6 = w60 * s0 + w61 * s1 + w62 * s2 + w63 * s3
-        v7 = w70 * s0 + w71 * s1 + w72 * s2 + w73 * s3
-        Y[y0 + u] = v0 if assign else Y[y0 + u] + v0
-        Y[y1 + u] = v1 if assign else Y[y1 + u] + v1
-        Y[y2 + u] = v2 if assign else Y[y2 + u] + v2
-        Y[y3 + u] = v3 if assign else Y[y3 + u] + v3
-        Y[y4 + u] = v4 if assign else Y[y4 + u] + v4
-        Y[y5 + u] = v5 if assign else Y[y5 + u] + v5
-        Y[y6 + u] = v6 if assign else Y[y6 + u] + v6
-        Y[y7 + u] = v7 if assign else Y[y7 + u] + v7
+        if assign:
+            Y[y0 + u] = w00 * s0 + w01 * s1 + w02 * s2 + w03 * s3
+            Y[y1 + u] = w10 * s0 + w11 * s1 + w12 * s2 + w13 * s3
+            Y[y2 + u] = w20 * s0 + w21 * s1 + w22 * s2 + w23 * s3
+            Y[y3 + u] = w30 * s0 + w31 * s1 + w32 * s2 + w33 * s3
+            Y[y4 + u] = w40 * s0 + w41 * s1 + w42 * s2 + w43 * s3
+            Y[y5 + u] = w50 * s0 + w51 * s1 + w52 * s2 + w53 * s3
+            Y[y6 + u] = w60 * s0 + w61 * s1 + w62 * s2 + w63 * s3
+            Y[y7 + u] = w70 * s0 + w71 * s1 + w72 * s2 + w73 * s3
+        else:  # from the outputs on: four fused multiply-adds in a chain per filter
+            Y[y0 + u] = Y[y0 + u] + w00 * s0 + w01 * s1 + w02 * s2 + w03 * s3
+            Y[y1 + u] = Y[y1 + u] + w10 * s0 + w11 * s1 + w12 * s2 + w13 * s3
+            Y[y2 + u] = Y[y2 + u] + w20 * s0 + w21 * s1 + w22 * s2 + w23 * s3
+            Y[y3 + u] = Y[y3 + u] + w30 * s0 + w31 * s1 + w32 * s2 + w33 * s3
+            Y[y4 + u] = Y[y4 + u] + w40 * s0 + w41 * s1 + w42 * s2 + w43 * s3
+            Y[y5 + u] = Y[y5 + u] + w50 * s0 + w51 * s1 + w52 * s2 + w53 * s3
+            Y[y6 + u] = Y[y6 + u] + w60 * s0 + w61 * s1 + w62 * s2 + w63 * s3
+            Y[y7 + u] = Y[y7 + u] + w70 * s0 + w71 * s1 + w72 * s2 + w73 * s3
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
