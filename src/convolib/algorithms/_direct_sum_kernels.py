@@ -77,8 +77,9 @@ def _pass(X, x, at, t, W, w, Y, pitch, n, assign):  # pragma: no cover
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
 def _job(X, at, W, out, rows, geo, job):  # pragma: no cover
-    """Job ``job``: outputs ``u0 .. u1 - 1`` of one signal's block of filters, all taps
-    summed in a buffer, then those that are outputs copied to ``out``."""
+    """Job ``job``: positions ``u0 .. u0 + n - 1`` of one signal's line for one block of
+    filters, all taps summed in a buffer, then those that are outputs copied to
+    ``out``."""
     chunks, length, chunk, blocks = geo[CHUNKS], geo[LENGTH], geo[CHUNK], geo[BLOCKS]
     taps, pitch = geo[TAP_COUNT], geo[PITCH]
     b, rest = job % blocks, job // blocks
