@@ -92,6 +92,11 @@ class Spec:
         return 0 in self.n or 0 in self.m or 0 in self.batch or 0 in self.out or not self.channels
 
     @cached_property
+    def padded_n(self) -> tuple[int, ...]:
+        """The convolved axes' lengths with the padding ``pads`` on both sides."""
+        return tuple(n + lo + hi for n, (lo, hi) in zip(self.n, self.pads, strict=True))
+
+    @cached_property
     def zero_padding(self) -> bool:
         """Padding is implicit zeros: terms outside the signal are absent."""
         return self.boundary == "constant" and self.fill_value == 0

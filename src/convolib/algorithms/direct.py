@@ -57,7 +57,7 @@ def _layout(spec: Spec, workers: int, reverse: bool = False) -> _Layout:
     loops = _loops()
     pad_first = costs.direct_pads_first(spec)
     if pad_first:
-        n = tuple(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
+        n = spec.padded_n
         lo = (0,) * spec.ndim
     else:
         n, lo = spec.n, tuple(p[0] for p in spec.pads)

@@ -67,8 +67,7 @@ class _Layout:
 def _layout(spec: Spec) -> _Layout:
     loops = _loops()
     shared, signals, filters = sizes(spec)
-    grid = tuple(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
-    phases = tuple(-(-g // s) for g, s in zip(grid, spec.stride, strict=True))
+    phases = tuple(-(-g // s) for g, s in zip(spec.padded_n, spec.stride, strict=True))
     lines = tuple(math.prod(phases[a + 1 :]) for a in range(spec.ndim))
     plane, count = math.prod(phases), math.prod(spec.stride)
     valid = sum((o - 1) * line for o, line in zip(spec.out, lines, strict=True)) + 1
@@ -145,8 +144,7 @@ def _copied(spec: Spec) -> int:
     shared, signals, _ = sizes(spec)
     item = spec.acc_dtype.itemsize
     per = shared * signals * item
-    grid = math.prod(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
-    padded = 0 if spec.zero_padding else per * spec.channels * grid
+    padded = 0 if spec.zero_padding else per * spec.channels * math.prod(spec.padded_n)
     flat = per * spec.channels * math.prod(spec.stride) * math.prod(lay.phases)
     weights = shared * lay.blocks * lay.taps * FILTERS * item
     return padded + flat + weights
@@ -176,12 +174,13 @@ class DirectSum(Algorithm):
         threads = _threads(spec, workers)
         loops, lay = _loops(), _layout(spec)
         buffers = threads * FILTERS * int(lay.geo[loops.PITCH]) * spec.acc_dtype.itemsize
+        copied = _copied(spec)
         seconds = (
             costs.DIRECT_SUM_CALL_S
             + costs.on_threads(_work(spec), threads)
-            + _copied(spec) / costs.DIRECT_SUM_COPY_BYTES_PER_S
+            + copied / costs.DIRECT_SUM_COPY_BYTES_PER_S
         )
-        return Cost(seconds, _copied(spec) + buffers)
+        return Cost(seconds, copied + buffers)
 
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
         loops, lay = _loops(), _layout(spec)

@@ -160,7 +160,7 @@ class Geometry:
 
     def __init__(self, spec: Spec) -> None:
         d = spec.ndim
-        self.padded = tuple(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
+        self.padded = spec.padded_n
         pitch = [math.prod(self.padded[a + 1 :]) for a in range(d)]
         self.pitch = tuple(pitch)
         self.length = math.prod(self.padded)

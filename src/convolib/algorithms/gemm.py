@@ -69,14 +69,9 @@ def one_filter(spec: Spec) -> str | None:
     return None
 
 
-@lru_cache(maxsize=1024)
-def _padded_shape(spec: Spec) -> tuple[int, ...]:
-    return tuple(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
-
-
 def _grid_strides(spec: Spec) -> tuple[int, ...]:
     """Element strides of the padded grid, read as one flat line."""
-    shape = _padded_shape(spec)
+    shape = spec.padded_n
     return tuple(math.prod(shape[a + 1 :]) for a in range(spec.ndim))
 
 
@@ -90,7 +85,7 @@ def _taps_depth(spec: Spec) -> int:
     """The ``taps`` layout's products' inner length: every channel's padded grid end
     to end, the last one only up to the kernel's last tap."""
     line = _grid_strides(spec)
-    plane = math.prod(_padded_shape(spec))
+    plane = math.prod(spec.padded_n)
     return (spec.channels - 1) * plane + _span(spec.m, spec.dilation, line)
 
 
@@ -218,14 +213,14 @@ class Gemm(Algorithm):
         kind = layout(spec)
         work, items = _work(spec)
         threads = costs.layer_threads(work, items, workers)
-        grid = shared * signals * spec.channels * math.prod(_padded_shape(spec)) * item
+        grid = shared * signals * spec.channels * math.prod(spec.padded_n) * item
         padded = grid if any(lo or hi for lo, hi in spec.pads) else 0
         if kind == "windows":
             rows = 0 if _unfolded(spec) else spec.channels * math.prod(spec.m)
             workspace = threads * rows * _columns(_chunks(spec)[0]) * item
             extra = 0.0
         else:
-            spread = shared * filters * spec.channels * math.prod(_padded_shape(spec)) * item
+            spread = shared * filters * spec.channels * math.prod(spec.padded_n) * item
             workspace = spread + items * math.prod(spec.out) * signals * filters * item
             extra = spread / costs.PAD_BYTES_PER_S  # zeroed and filled on one thread
         seconds = (
@@ -278,7 +273,7 @@ def restore(spec: Spec, y: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
 @cache
 def _geometry(spec: Spec) -> np.ndarray:
     """``geo`` of `_gemm_kernels.gather`: grid, output, kernel, strides, dilations."""
-    fields = (_padded_shape(spec), 1), (spec.out, 1), (spec.m, 1), (spec.stride, 1)
+    fields = (spec.padded_n, 1), (spec.out, 1), (spec.m, 1), (spec.stride, 1)
     fields += ((spec.dilation, 1),)
     return np.array([v for axes, fill in fields for v in (fill,) * (3 - len(axes)) + tuple(axes)])
 
@@ -338,7 +333,7 @@ def _taps(spec: Spec, x: np.ndarray, weights: np.ndarray, y: np.ndarray, workers
     shared, signals, channels = x.shape[:3]
     filters = weights.shape[1]
     line = _grid_strides(spec)
-    plane = math.prod(_padded_shape(spec))
+    plane = math.prod(spec.padded_n)
     depth = _taps_depth(spec)
     spread = np.zeros((shared, filters, channels, plane), spec.acc_dtype)
     item = spread.itemsize

@@ -38,11 +38,7 @@ class Reference(Algorithm):
         return None
 
     def cost(self, spec: Spec, workers: int) -> Cost:
-        padded = (
-            math.prod(spec.signal_batch)
-            * spec.channels
-            * math.prod(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
-        )
+        padded = math.prod(spec.signal_batch) * spec.channels * math.prod(spec.padded_n)
         seconds = costs.reference_seconds(
             spec.terms, math.prod(spec.m) * spec.channels, spec.acc_dtype
         )

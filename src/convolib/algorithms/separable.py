@@ -75,7 +75,7 @@ def _lengths(spec: Spec) -> tuple[int, ...]:
     """The signal's lengths the passes start from (padded unless zero padding)."""
     if spec.zero_padding:
         return spec.n
-    return tuple(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
+    return spec.padded_n
 
 
 def _order(spec: Spec) -> list[int]:

@@ -210,7 +210,7 @@ class Winograd(Algorithm):
         c, item = spec.channels, spec.acc_dtype.itemsize
         work, chunks, columns = _work(spec)
         threads = costs.layer_threads(work, chunks, workers)
-        grid = math.prod(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
+        grid = math.prod(spec.padded_n)
         padded = 0 if spec.zero_padding else shared * signals * c * grid * item
         seconds = (
             costs.GEMM_CALL_OVERHEAD_S

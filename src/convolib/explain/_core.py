@@ -269,7 +269,7 @@ def check_size(x: np.ndarray, k: np.ndarray, spec: Spec) -> None:
             "explain a small crop of the inputs; convolib.convolve/correlate compute any size",
             show_value=True,
         )
-    cells = math.prod(n + lo + hi for n, (lo, hi) in zip(spec.n, spec.pads, strict=True))
+    cells = math.prod(spec.padded_n)
     if cells > MAX_TERMS:
         raise bad_argument(
             "x.shape, k.shape",
