@@ -1470,7 +1470,12 @@ def machine_info() -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _thread_limits(notes: list[str]) -> Iterator[None]:
-    """scipy.fft (and BLAS, where threadpoolctl is installed) limited to ``THREADS``."""
+    """scipy.fft (and BLAS, where threadpoolctl is installed) limited to ``THREADS``;
+    OpenMP threads (torch's, numba's) sleep when a call ends instead of spinning, so
+    one library's idle threads do not take the cores from the next call timed (it made
+    convolib 1.5-3x slower after torch or OpenCV on a 2-core Xeon). It holds for the
+    OpenMP runtimes loaded after it is set, which in ``convolib bench`` is all."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import scipy.fft
 
     with contextlib.ExitStack() as stack:
