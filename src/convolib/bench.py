@@ -1472,9 +1472,10 @@ def machine_info() -> dict[str, Any]:
 def _thread_limits(notes: list[str]) -> Iterator[None]:
     """scipy.fft (and BLAS, where threadpoolctl is installed) limited to ``THREADS``;
     OpenMP threads (torch's, numba's) sleep when a call ends instead of spinning, so
-    one library's idle threads do not take the cores from the next call timed (it made
-    convolib 1.5-3x slower after torch or OpenCV on a 2-core Xeon). It holds for the
-    OpenMP runtimes loaded after it is set, which in ``convolib bench`` is all."""
+    one library's idle threads do not take the cores from the next call timed (on a
+    2-core Xeon they made convolib's calls 1.5-4x slower in the suite than alone, and
+    torch's too). It reaches only the OpenMP runtimes loaded after it is set, which in
+    ``convolib bench`` is all of them; OpenCV's own thread pool is not OpenMP."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import scipy.fft
 
