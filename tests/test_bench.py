@@ -82,6 +82,10 @@ def _check_json(data: dict[str, Any]) -> None:
         for entry in case["peers"].values():  # timed, or skipped/failed with a reason
             assert _positive(entry.get("median_s")) or entry.get("skipped") or entry.get("failed")
     s1, i1, e1 = data["cases"]
+    for case in (s1, i1):  # the plan's algorithm is auto's own computation: not timed twice
+        assert case["forced"][case["algorithm"]]["samples"] == case["convolib"]["samples"]
+        assert case["regret"] >= 1
+    assert e1["forced"][e1["algorithm"]]["samples"] != e1["convolib"]["samples"]  # a chain
     assert _positive(s1["roofline"]["fraction"]) and _positive(i1["roofline"]["fraction"])
     assert e1["roofline"]["fraction"] is None  # Python ints have no roofline
     assert _positive(s1["scipy_signal_convolve_ratio"])
