@@ -290,21 +290,21 @@ def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
     len1, len2, n0, n1, n2 = geo[10], geo[11], geo[12], geo[13], geo[14]
     m0, m1 = geo[15], geo[16]
     M, O0, O1, O2, R, rule = m0 * m1 * geo[17], geo[18], geo[19], geo[20], geo[23], geo[24]
-    inner = _inner_columns(geo)
-    bands_in_place = (
-        rule == ZEROS
-        and s1 == 1
-        and s2 == 1
-        and not accumulate
-        and inner > 0
-        and M <= IN_PLACE_MAX_TAPS
-    )
-    at_in = _offsets(geo, n1, n2)
     in_place = geo[9] == n0 and len1 == n1 and len2 == n2
     bands = (O1 + R - 1) // R
     extent = (m0 - 1) * d0 + 1  # signal planes an output plane reads
     height = len1 if in_place else (R - 1) * s1 + (m1 - 1) * d1 + 1  # rows a band reads
     at, w = _taps(W, geo, height)
+    bands_in_place = (
+        not in_place
+        and rule == ZEROS
+        and s1 == 1
+        and s2 == 1
+        and not accumulate
+        and M <= IN_PLACE_MAX_TAPS
+        and _inner_columns(geo) > 0
+    )
+    at_in = _offsets(geo, n1, n2) if bands_in_place else at  # the taps' offsets in S
     slab = np.empty(0 if in_place else extent * height * len2, Y.dtype)
     band = t0 % bands
     i0 = t0 // bands % O0
@@ -322,7 +322,6 @@ def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
         top, first = r0 - lo1, i0 * s0 - lo0  # the first signal row and plane read
         if (
             bands_in_place
-            and not in_place
             and top >= 0
             and (r1 - 1) + (m1 - 1) * d1 - lo1 < n1
             and first >= 0
