@@ -569,34 +569,45 @@ NTT_PARALLEL_MIN = 1 << 16
 
 
 # --- fft and overlap_save (algorithms/fft.py, overlap_save.py): scipy.fft (pocketfft) ---
-# Measured on the developer machine (2 cores, Zen 4) by timing scipy.fft passes over
-# lines of 64 to 2**22 points, one and two workers, medians of 7.
+# Line transforms measured on the 2-core Intel Xeon (2026-12, `scipy.fft` 1.x, one
+# worker, best of 18 interleaved runs): batches of 2**19 points in lines of 256 to
+# 16384 points, contiguous and strided (axis 0 of (n, 512)), and single lines of 2**12
+# to 2**20 points. The cost per point grows as log2(n) in every form: a constant per
+# point (the earlier model, fitted on a Zen 4) made 12000-point blocks look 2.2x cheaper
+# than they ran, relative to 256-point ones, and overlap_save won s6 at 1.3x direct's time.
 
-FFT_NS_PER_POINT = {"float32": 1.45, "float64": 2.6, "complex64": 2.6, "complex128": 5.0}
-"""Nanoseconds per point of a line transformed in a SIMD group of `FFT_SIMD_LINES`."""
+FFT_NS_PER_POINT_LOG2 = {"float32": 0.23, "float64": 0.42, "complex64": 0.37, "complex128": 0.74}
+"""Nanoseconds per point and per log2(n) of lines transformed in SIMD groups of
+`FFT_SIMD_LINES` (f32: 1.9 ns at 256 points, 3.4 ns at 16384)."""
 
 FFT_NS_PER_POINT_LOG2_SINGLE = {
-    "float32": 0.33,
-    "float64": 0.38,
-    "complex64": 0.45,
-    "complex128": 0.55,
+    "float32": 0.40,
+    "float64": 0.55,
+    "complex64": 0.77,
+    "complex128": 0.80,
 }
-"""Nanoseconds per point and per log2(n) of a line transformed alone."""
+"""Nanoseconds per point and per log2(n) of a line transformed alone, in cache."""
 
 FFT_SIMD_LINES = {"float32": 4, "float64": 2, "complex64": 4, "complex128": 2}
 """Lines pocketfft transforms at once in SIMD lanes."""
 
-FFT_STRIDED_FACTOR = 1.5
-"""Extra cost of gathering lines along a strided axis."""
+FFT_LINE_CACHE_BYTES = 2 * 2**20
+"""A pass over more than this (one core's L2 here) gathers strided lines from memory,
+and a single line larger than this runs from memory."""
+
+FFT_STRIDED_FACTOR = {"cache": 1.2, "memory": 3.0}
+"""Extra cost of gathering lines along a strided axis, for passes within and beyond
+`FFT_LINE_CACHE_BYTES` (measured: 1.1-1.4x at (256, 512), 2.9-3.7x at (4096, 512))."""
+
+FFT_OUT_OF_CACHE_FACTOR = 1.7
+"""Slow-down of a single line larger than `FFT_LINE_CACHE_BYTES` (measured 1.3-2.0x at
+2**20 points)."""
 
 FFT_PASS_OVERHEAD_S = 5e-6
 """Fixed cost of one pass (one axis of one transform)."""
 
 FFT_CACHE_BYTES = 12 * 2**20
-"""Lines and passes larger than this run from memory rather than cache."""
-
-FFT_OUT_OF_CACHE_FACTOR = 2.0
-"""Slow-down of a single line that does not fit in cache."""
+"""Memory-bound passes (padding, products, copies) over more than this run from memory."""
 
 FFT_PARALLEL_MIN_POINTS = 1 << 17
 """Points in a pass below which it runs on one thread."""

@@ -162,20 +162,21 @@ def transform_seconds(
 def line_seconds(n: int, lines: int, dtype: np.dtype, strided: bool, workers: int) -> float:
     """``lines`` 1-D transforms of length ``n`` along one axis.
 
-    pocketfft transforms ``vlen`` lines at once in SIMD lanes, at a cost per point
-    that hardly grows with ``n`` (it is bound by moving lines through its buffers),
-    and the rest one by one at ``c * log2(n)`` per point; lines along a strided axis
-    are gathered first. Threads share the groups of ``vlen`` lines.
+    pocketfft transforms ``vlen`` lines at once in SIMD lanes and the rest one by one,
+    each at ``c * log2(n)`` per point; lines along a strided axis are gathered first,
+    from memory when the pass outgrows the cache. Threads share the groups of ``vlen``
+    lines.
     """
     vlen = costs.FFT_SIMD_LINES[dtype.name]
     grouped, alone = divmod(lines, vlen)
-    batched = costs.FFT_NS_PER_POINT[dtype.name]
+    where = "cache" if lines * n * dtype.itemsize <= costs.FFT_LINE_CACHE_BYTES else "memory"
+    batched = costs.FFT_NS_PER_POINT_LOG2[dtype.name]
     if strided:
-        batched *= costs.FFT_STRIDED_FACTOR
-    single = costs.FFT_NS_PER_POINT_LOG2_SINGLE[dtype.name] * math.log2(n)
-    if n * dtype.itemsize > costs.FFT_CACHE_BYTES:
+        batched *= costs.FFT_STRIDED_FACTOR[where]
+    single = costs.FFT_NS_PER_POINT_LOG2_SINGLE[dtype.name]
+    if n * dtype.itemsize > costs.FFT_LINE_CACHE_BYTES:
         single *= costs.FFT_OUT_OF_CACHE_FACTOR
-    seconds = (grouped * vlen * batched + alone * single) * 1e-9 * n
+    seconds = (grouped * vlen * batched + alone * single) * 1e-9 * n * math.log2(n)
     used = pass_workers(lines, n, dtype, workers)
     if used > 1:
         seconds = seconds / (1 + costs.FFT_PARALLEL_EFFICIENCY * (used - 1))
