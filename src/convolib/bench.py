@@ -883,6 +883,8 @@ CASES = (
 def _roofline_kernels() -> tuple[Any, Any]:
     from numba import njit, prange
 
+    from .algorithms._simd import wide_vectors
+
     @njit(parallel=True, cache=True)
     def triad(a: np.ndarray, b: np.ndarray, c: np.ndarray, s: float) -> None:  # pragma: no cover
         for i in prange(a.shape[0]):
@@ -892,6 +894,7 @@ def _roofline_kernels() -> tuple[Any, Any]:
     @njit(parallel=True, fastmath={"contract"}, cache=True)
     def fma(x: np.ndarray, reps: int, a: Any, b: Any) -> None:  # pragma: no cover
         for t in prange(x.shape[0]):
+            wide_vectors()  # as convolib's loops are compiled
             row = x[t]
             for _ in range(reps):
                 for j in range(row.shape[0]):  # vectorised; iterations are independent

@@ -38,6 +38,7 @@ import numpy as np
 
 from .. import costs
 from ._launch import launch
+from ._simd import wide_vectors
 
 U = nb.uint64
 
@@ -61,6 +62,7 @@ def _add(Y, y, S, at, q, w, v, g, shift, n, assign):
     for ``i < n``; with ``assign`` (a literal at each call, so the loop is compiled
     without the other branch), ``Y[y + i] = Σ ...``: the first group of taps starts
     the outputs, with no pass of its own to zero them."""
+    wide_vectors()
     a, b = U(at[q] + shift), U(at[q + 1] + shift)
     c, d = U(at[q + 2] + shift), U(at[q + 3] + shift)
     e, f = U(at[q + 4] + shift), U(at[q + 5] + shift)

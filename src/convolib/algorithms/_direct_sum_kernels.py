@@ -18,6 +18,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ._simd import wide_vectors
+
 U = nb.uint64
 
 FILTERS = 8
@@ -42,6 +44,7 @@ def _pass(X, x, at, t, W, w, Y, pitch, n, assign):  # pragma: no cover
     """``Y[f·pitch + u] += Σ_g W[w + g·8 + f]·X[x + at[t + g] + u]`` for the 8 filters
     ``f``, the 4 taps ``g`` and ``u < n``; with ``assign`` (a literal at each call),
     ``=`` in place of ``+=``."""
+    wide_vectors()
     a, b, c, d = U(x + at[t]), U(x + at[t + 1]), U(x + at[t + 2]), U(x + at[t + 3])
     w00, w01, w02, w03 = W[w], W[w + 8], W[w + 16], W[w + 24]
     w10, w11, w12, w13 = W[w + 1], W[w + 9], W[w + 17], W[w + 25]

@@ -29,6 +29,7 @@ import numba as nb
 import numpy as np
 
 from ._launch import each_in_threads
+from ._simd import wide_vectors
 
 U = nb.uint64
 
@@ -57,6 +58,7 @@ def _put(D, k, s, first):
 def _add(D, d, A, at, q, w, j, g, n, first):
     """``D[d + i] += Σ w[j + t]·A[at[q + t] + i]`` over ``t < g`` (1 to 8 taps; ``at`` and
     ``w`` readable 8 entries on), for ``i < n``; ``=`` if ``first``."""
+    wide_vectors()
     a, b, c, e = U(at[q]), U(at[q + 1]), U(at[q + 2]), U(at[q + 3])
     f, h, k, m = U(at[q + 4]), U(at[q + 5]), U(at[q + 6]), U(at[q + 7])
     w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]
@@ -132,6 +134,7 @@ def _add4(T, A, at, w, j, g, n, first):
     of four consecutive output rows, each ring row (``at``) loaded once. ``T``'s rows lie
     a constant distance apart, which lets the compiler vectorise without run-time overlap
     checks (with four rows of ``Y`` it does not vectorise at all)."""
+    wide_vectors()
     r0, r1, r2, r3 = U(at[0]), U(at[1]), U(at[2]), U(at[3])
     r4, r5, r6 = U(at[4]), U(at[5]), U(at[6])
     w0, w1, w2, w3 = w[j], w[j + 1], w[j + 2], w[j + 3]

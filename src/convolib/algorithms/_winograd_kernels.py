@@ -22,6 +22,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ._simd import wide_vectors
+
 U = nb.uint64
 
 
@@ -31,6 +33,7 @@ def transform_input(X, grid, BT, V, tiles, r0, r1, rows, cols):  # pragma: no co
     (channels, height, width, top, left): the tiles' grid starts ``top`` rows above and
     ``left`` columns before the signal, and reads zeros wherever it passes the signal.
     ``V``: flat (a², channels, tiles)."""
+    wide_vectors()
     channels, height, width, top, left = grid[0], grid[1], grid[2], grid[3], grid[4]
     a = BT.shape[0]
     m = a - 2
@@ -91,6 +94,7 @@ def transform_output(M, AT, Y, image, tiles, r0, r1, rows, cols):  # pragma: no 
     """``M``: flat (a², filters, tiles), ``filters`` of the ``image[0]`` in ``Y``: flat
     (signals, image[0], height, width), starting at the first of them, with ``image`` =
     (image[0], height, width)."""
+    wide_vectors()
     planes, height, width = image[0], image[1], image[2]
     m, a = AT.shape[0], AT.shape[1]
     filters = M.size // (a * a * tiles)
