@@ -27,10 +27,13 @@ def wide_vectors(typingctx):
     """Compile the calling function (or the one it is inlined into) with 512-bit vectors."""
 
     def codegen(context, builder, signature, args):
+        attributes = builder.function.attributes
         # llvmlite checks attribute names against a fixed list that has no key-value
-        # attributes; set.add stores the text as it is, and LLVM parses it.
-        for attribute in WIDE_ATTRIBUTES:
-            set.add(builder.function.attributes, attribute)
+        # attributes; set.add stores the text as it is, and LLVM parses it. A llvmlite
+        # whose attributes are no set leaves the width at its default.
+        if isinstance(attributes, set):
+            for attribute in WIDE_ATTRIBUTES:
+                set.add(attributes, attribute)
         return context.get_dummy_value()
 
     return types.none(), codegen
