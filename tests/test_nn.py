@@ -337,14 +337,15 @@ def test_bridge_module_matches_torch_layer():
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    """gemm, direct_sum and winograd cut into many small chunks, run on two threads
-    however small."""
+    """gemm, direct_sum and winograd cut into many small chunks (direct_sum's taps
+    into passes of four), run on two threads however small."""
     from convolib import costs
     from convolib.algorithms import direct_sum, gemm, winograd
 
     cached = (gemm._chunks, gemm._work, gemm.layouts, gemm._taps_block, winograd._work)
     cached += (direct_sum._layout,)
     monkeypatch.setattr(costs, "DIRECT_SUM_CHUNK_BYTES", 64)
+    monkeypatch.setattr(costs, "DIRECT_SUM_TAP_BLOCK", 4)
     monkeypatch.setattr(costs, "DIRECT_SUM_PARALLEL_MIN_S", 0.0)
     monkeypatch.setattr(costs, "GEMM_CHUNK_BYTES", 64)
     monkeypatch.setattr(costs, "GEMM_MIN_COLUMNS", 1)
@@ -392,11 +393,13 @@ def test_every_gemm_layout_matches_torch(layer, kind, chunks, monkeypatch, reque
     np.testing.assert_allclose(got, dw)
 
 
-# filter blocks and tap passes padded (13 filters, 45 taps), a stride of 3 with dilation
+# a filter block padded (13 filters), a stride of 3 with dilation, and 180 taps: a
+# pass of `costs.DIRECT_SUM_TAP_BLOCK` taps and part of one (in small chunks, 45 passes)
 DIRECT_SUM_LAYERS = [
     *LAYERS,
     (2, 5, 13, (10, 9), (3, 3), 2, 1, 1, 1),
     (1, 3, 9, (23,), (7,), 3, 3, 2, 1),
+    (2, 20, 11, (9, 8), (3, 3), 1, 1, 1, 1),
 ]
 
 
@@ -533,8 +536,9 @@ def test_dask_input_gives_the_in_memory_result(chunks):
         ((8, 64, 56, 56), (256, 64, 1, 1), {}, "gemm", np.float32),  # n6
         ((4, 16, 65536), (16, 16, 1025), {"padding": 512}, "fft", np.float32),  # n7
         ((8, 64, 56, 56), (64, 64, 3, 3), {"padding": 1}, "winograd", np.float64),  # n9
-        # a 7x7 image with many channels: four tiles, and 4x the weights to transform
-        ((1, 512, 7, 7), (512, 512, 3, 3), {"padding": 1}, "gemm", np.float32),
+        # a 7x7 image with many channels: winograd's four tiles need 4x the weights
+        # transformed; direct_sum's sums stay in registers (gemm runs about as fast)
+        ((1, 512, 7, 7), (512, 512, 3, 3), {"padding": 1}, "direct_sum", np.float32),
         ((1, 1, 16, 16), (1, 1, 3, 3), {"padding": 1}, "direct", np.float32),  # no sum
     ],
 )

@@ -46,7 +46,7 @@ PASSES = {
     "direct": (_direct_kernels._add, (f8, 0, f8, i8, 0, f8, 0, 1, 0, 0, False)),
     "separable rows": (_separable_kernels._add, (f8, 0, f8, i8, 0, f8, 0, 1, 0, False)),
     "separable columns": (_separable_kernels._add4, (f8, f8, i8, f8, 0, 1, 0, False)),
-    "direct_sum": (_direct_sum_kernels._pass, (f8, 0, i8, 0, f8, 0, f8, 0, 0, False)),
+    "direct_sum": (_direct_sum_kernels._tiles, (f8, 0, i8, 0, 0, f8, 0, f8, 0, 0)),
     "winograd input": (
         _winograd_kernels.transform_input,
         (f8, np.zeros(5, np.int64), np.zeros((6, 6)), f8, 1, 0, 0, 1, 0),
@@ -63,3 +63,65 @@ def test_every_pass_over_the_outputs_is_compiled_with_wide_vectors(name):
     function, args = PASSES[name]
     ir, _ = _compiled(function, *args)
     assert _simd.WIDE_ATTRIBUTES[0] in ir
+
+
+@nb.njit
+def _lanes(x):
+    return _simd.lanes(x)
+
+
+@nb.njit
+def _copy(x, y):
+    step = _simd.lanes(x)
+    for i in range(0, x.size, step):
+        _simd.store(y, i, _simd.load(x, i))
+
+
+@nb.njit
+def _fused(a, b, c, out):
+    _simd.store(out, 0, _simd.fma(_simd.load(a, 0), _simd.load(b, 0), _simd.load(c, 0)))
+
+
+@nb.njit
+def _scaled(x, i, y, out):
+    _simd.store(out, 0, _simd.mul(_simd.splat(x, i), _simd.load(y, 0)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_vectors_hold_64_bytes_and_load_and_store_them(dtype):
+    lanes = _simd.VECTOR_BYTES // np.dtype(dtype).itemsize
+    assert _lanes(np.zeros(1, dtype)) == lanes
+    x = np.arange(3 * lanes, dtype=dtype) - 7.5
+    y = np.zeros_like(x)
+    _copy(x, y)
+    np.testing.assert_array_equal(y, x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_splat_fills_every_lane_and_mul_multiplies_lane_by_lane(dtype):
+    lanes = _simd.VECTOR_BYTES // np.dtype(dtype).itemsize
+    x, y = np.array([2.0, 3.0, 5.0], dtype), np.arange(lanes, dtype=dtype)
+    out = np.zeros(lanes, dtype)
+    _scaled(x, 2, y, out)
+    np.testing.assert_array_equal(out, 5 * y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fma_rounds_once(dtype):
+    # (1 + e)² - (1 + 2e) = e² exactly, for e half the precision: a product rounded
+    # before the sum loses e² (its tie rounds to even), a fused one keeps it
+    lanes = _simd.VECTOR_BYTES // np.dtype(dtype).itemsize
+    e = dtype(2.0) ** -(np.finfo(dtype).nmant // 2 + 1)
+    a = np.full(lanes, 1 + e, dtype)
+    c = np.full(lanes, -(1 + 2 * e), dtype)
+    assert (a * a + c == 0).all()  # NumPy rounds the product first
+    out = np.zeros(lanes, dtype)
+    _fused(a, a, c, out)
+    np.testing.assert_array_equal(out, np.full(lanes, e * e, dtype))
+
+
+def test_vectors_refuse_arrays_they_cannot_hold():
+    with pytest.raises(nb.core.errors.TypingError, match="floating-point"):
+        _copy(np.zeros(16, np.int64), np.zeros(16, np.int64))
+    with pytest.raises(nb.core.errors.TypingError, match="1-D contiguous"):
+        _copy(np.zeros((4, 16)), np.zeros((4, 16)))

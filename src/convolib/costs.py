@@ -194,17 +194,24 @@ WINOGRAD_MIN_TILES = 64
 
 
 # --- layers: direct_sum (algorithms/direct_sum.py) ------------------------------------
-# Measured on a 2-core AMD EPYC (Zen 5, AVX-512; 2026-12), the loops alone on one
-# thread, best of 5, fitted over n1, n3, n9, 1×512×7² into 512 filters (3×3) and
-# 2×16×32² into 16 filters (3×3), each within 10-25%.
+# Measured on the 2-core Xeon (AVX-512; 2026-12), the loops alone on one thread, best
+# of 7, over n1-n4, n9, 1×512×7² into 512 filters (3×3) and 2×16×32² into 16 filters
+# (3×3): 1.7-2.0e-11 s per multiply-add in float32 (up to 2.9e-11 in the machine's
+# slow phases), 3.4-4.2e-11 in float64.
 
-DIRECT_SUM_MAC_S = {"float32": 2.3e-11, "float64": 3.7e-11}
-"""The loops' seconds per multiply-add, one thread, filters and taps padded to whole
-blocks (86 GFLOP/s in float32), beyond `DIRECT_SUM_PASS_S`."""
+DIRECT_SUM_MAC_S = {"float32": 2.0e-11, "float64": 3.7e-11}
+"""The loops' seconds per multiply-add, one thread, filters padded to whole blocks,
+beyond `DIRECT_SUM_JOB_S`."""
 
-DIRECT_SUM_PASS_S = 2.75e-8
-"""Per pass of four taps over one job's block of filters: its set-up (4 offsets, 32
-weights, 8 output lines)."""
+DIRECT_SUM_JOB_S = 1e-6
+"""Per job (a run of one signal's line for one block of filters): its buffer, and
+copying its outputs out."""
+
+DIRECT_SUM_TAP_BLOCK = 128
+"""Taps per pass over a job's tiles: a pass's signal values and weights stay in the
+first-level cache while it sums every tile of the job (n1, n2, n9 and 1×512×7² into
+512 filters ran 3-10% faster in passes of 128 taps than in one pass over all of them,
+and faster than in passes of 16-64, one thread, 2026-12)."""
 
 DIRECT_SUM_CHUNK_BYTES = 2048
 """Outputs per job, in bytes of one output line: eight filters' runs of outputs stay

@@ -1,16 +1,16 @@
-"""Compiled loops of the direct_sum algorithm: a block of filters summed in registers.
+"""Compiled loops of the direct_sum algorithm: a tile of filters summed in registers.
 
 Every operand arrives flat. ``X`` holds each signal's phase planes (``x_size`` values
-per signal; a vector's worth of values past its end); ``at`` the taps' offsets into
-them, padded with zero-weight taps to a multiple of `TAPS`; ``W`` each shared batch's
-filter blocks, ``(shared, blocks, taps, FILTERS)``, so a pass reads its weights as one
-run. The sums run along a line of ``length`` positions (a whole number of vectors) on
-the phase grid, rows of ``row`` positions of which the first ``width`` are outputs;
-``rows`` gives each row's first output's place in one filter's output (-1: none).
-A job is one run of ``chunk`` positions of one signal's block of filters, all taps,
-summed into a buffer of `FILTERS` lines ``pitch`` apart and then copied out into
-``out`` (signals, filters, outputs); a signal's jobs run in order of their runs, so
-the signal values they read stay in cache. Importing this module imports numba.
+per signal; a tile's worth of values past its end); ``at`` the taps' offsets into
+them; ``W`` each shared batch's filter blocks, ``(shared, blocks, taps, FILTERS)``, so
+a tap's weights are one run. The sums run along a line of ``length`` positions (a
+whole number of tiles) on the phase grid, rows of ``row`` positions of which the first
+``width`` are outputs; ``rows`` gives each row's first output's place in one filter's
+output (-1: none). A job is one run of ``chunk`` positions of one signal's block of
+filters, summed tile by tile into a buffer of `FILTERS` lines ``pitch`` apart and then
+copied out into ``out`` (signals, filters, outputs); a signal's jobs run in order of
+their runs, so the signal values they read stay in cache. Importing this module
+imports numba.
 """
 
 from __future__ import annotations
@@ -18,64 +18,84 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._simd import wide_vectors
+from ._simd import VECTOR_BYTES, fma, lanes, load, splat, store, wide_vectors, zeros
 
 U = nb.uint64
 
 FILTERS = 8
-"""Filters per block: each signal value loaded once serves this many sums."""
-TAPS = 4
-"""Taps per pass over a block's outputs."""
+"""Filters per block: each signal vector loaded serves this many sums."""
 
-VECTOR = 16
-"""Lines and jobs are a multiple of this many outputs long: no loop ends in a
-remainder shorter than a vector."""
+VECTOR = 2 * VECTOR_BYTES // 4
+"""Positions per tile in float32 (two vectors; float64 tiles are half as long, so
+this is a multiple of both): lines and jobs are a whole number of these long."""
 
 SIGNALS, X_SIZE, LENGTH, BLOCKS, TAP_COUNT, CHUNK, CHUNKS, PITCH = range(8)
-ROW, WIDTH, FILTER_COUNT, OUT_SIZE = range(8, 12)
+ROW, WIDTH, FILTER_COUNT, OUT_SIZE, TAP_BLOCK = range(8, 13)
 """Fields of ``geo``: signals per shared batch, values per signal in ``X``, outputs per
-line, filter blocks, taps (a multiple of `TAPS`), outputs per job, runs per line, the
-distance between a job's buffer lines; the line's row length (the phase grid's last
-axis), outputs per row, filters, and outputs per filter."""
+line, filter blocks, taps, outputs per job, runs per line, the distance between a
+job's buffer lines; the line's row length (the phase grid's last axis), outputs per
+row, filters, outputs per filter, and taps per pass over a job's tiles."""
 
 
-@nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
-def _pass(X, x, at, t, W, w, Y, pitch, n, assign):  # pragma: no cover
-    """``Y[f·pitch + u] += Σ_g W[w + g·8 + f]·X[x + at[t + g] + u]`` for the 8 filters
-    ``f``, the 4 taps ``g`` and ``u < n``; with ``assign`` (a literal at each call),
-    ``=`` in place of ``+=``."""
+@nb.njit(cache=True, nogil=True, inline="always")
+def _tiles(X, x, at, t0, t1, W, w, Y, pitch, n):  # pragma: no cover
+    """``Y[f·pitch + u] (+)= Σ_t W[w + t·8 + f]·X[x + at[t] + u]`` over taps ``t0 ..
+    t1 - 1`` for the 8 filters ``f`` and ``u < n`` (a whole number of tiles), ``=``
+    from the first tap on, ``+=`` after it: each tile's 16 vectors of sums (8 filters,
+    2 vectors of positions) stay in registers through the taps, so a tap costs two
+    vector loads of the signal and eight broadcast weights for 16 fused
+    multiply-adds."""
     wide_vectors()
-    a, b, c, d = U(x + at[t]), U(x + at[t + 1]), U(x + at[t + 2]), U(x + at[t + 3])
-    w00, w01, w02, w03 = W[w], W[w + 8], W[w + 16], W[w + 24]
-    w10, w11, w12, w13 = W[w + 1], W[w + 9], W[w + 17], W[w + 25]
-    w20, w21, w22, w23 = W[w + 2], W[w + 10], W[w + 18], W[w + 26]
-    w30, w31, w32, w33 = W[w + 3], W[w + 11], W[w + 19], W[w + 27]
-    w40, w41, w42, w43 = W[w + 4], W[w + 12], W[w + 20], W[w + 28]
-    w50, w51, w52, w53 = W[w + 5], W[w + 13], W[w + 21], W[w + 29]
-    w60, w61, w62, w63 = W[w + 6], W[w + 14], W[w + 22], W[w + 30]
-    w70, w71, w72, w73 = W[w + 7], W[w + 15], W[w + 23], W[w + 31]
-    y0, y1, y2, y3 = U(0), U(pitch), U(2 * pitch), U(3 * pitch)
-    y4, y5, y6, y7 = U(4 * pitch), U(5 * pitch), U(6 * pitch), U(7 * pitch)
-    for u in range(U(n)):
-        s0, s1, s2, s3 = X[a + u], X[b + u], X[c + u], X[d + u]
-        if assign:
-            Y[y0 + u] = w00 * s0 + w01 * s1 + w02 * s2 + w03 * s3
-            Y[y1 + u] = w10 * s0 + w11 * s1 + w12 * s2 + w13 * s3
-            Y[y2 + u] = w20 * s0 + w21 * s1 + w22 * s2 + w23 * s3
-            Y[y3 + u] = w30 * s0 + w31 * s1 + w32 * s2 + w33 * s3
-            Y[y4 + u] = w40 * s0 + w41 * s1 + w42 * s2 + w43 * s3
-            Y[y5 + u] = w50 * s0 + w51 * s1 + w52 * s2 + w53 * s3
-            Y[y6 + u] = w60 * s0 + w61 * s1 + w62 * s2 + w63 * s3
-            Y[y7 + u] = w70 * s0 + w71 * s1 + w72 * s2 + w73 * s3
-        else:  # from the outputs on: four fused multiply-adds in a chain per filter
-            Y[y0 + u] = Y[y0 + u] + w00 * s0 + w01 * s1 + w02 * s2 + w03 * s3
-            Y[y1 + u] = Y[y1 + u] + w10 * s0 + w11 * s1 + w12 * s2 + w13 * s3
-            Y[y2 + u] = Y[y2 + u] + w20 * s0 + w21 * s1 + w22 * s2 + w23 * s3
-            Y[y3 + u] = Y[y3 + u] + w30 * s0 + w31 * s1 + w32 * s2 + w33 * s3
-            Y[y4 + u] = Y[y4 + u] + w40 * s0 + w41 * s1 + w42 * s2 + w43 * s3
-            Y[y5 + u] = Y[y5 + u] + w50 * s0 + w51 * s1 + w52 * s2 + w53 * s3
-            Y[y6 + u] = Y[y6 + u] + w60 * s0 + w61 * s1 + w62 * s2 + w63 * s3
-            Y[y7 + u] = Y[y7 + u] + w70 * s0 + w71 * s1 + w72 * s2 + w73 * s3
+    half = U(lanes(X))
+    for u in range(U(0), U(n), 2 * half):
+        if t0 == 0:
+            y00 = y01 = y10 = y11 = y20 = y21 = y30 = y31 = zeros(X)
+            y40 = y41 = y50 = y51 = y60 = y61 = y70 = y71 = zeros(X)
+        else:
+            y00, y01 = load(Y, u), load(Y, u + half)
+            y10, y11 = load(Y, U(pitch) + u), load(Y, U(pitch) + u + half)
+            y20, y21 = load(Y, U(2 * pitch) + u), load(Y, U(2 * pitch) + u + half)
+            y30, y31 = load(Y, U(3 * pitch) + u), load(Y, U(3 * pitch) + u + half)
+            y40, y41 = load(Y, U(4 * pitch) + u), load(Y, U(4 * pitch) + u + half)
+            y50, y51 = load(Y, U(5 * pitch) + u), load(Y, U(5 * pitch) + u + half)
+            y60, y61 = load(Y, U(6 * pitch) + u), load(Y, U(6 * pitch) + u + half)
+            y70, y71 = load(Y, U(7 * pitch) + u), load(Y, U(7 * pitch) + u + half)
+        for t in range(t0, t1):
+            o = U(x + at[t]) + u
+            k = U(w + t * FILTERS)
+            s0, s1 = load(X, o), load(X, o + half)
+            b = splat(W, k)
+            y00, y01 = fma(b, s0, y00), fma(b, s1, y01)
+            b = splat(W, k + 1)
+            y10, y11 = fma(b, s0, y10), fma(b, s1, y11)
+            b = splat(W, k + 2)
+            y20, y21 = fma(b, s0, y20), fma(b, s1, y21)
+            b = splat(W, k + 3)
+            y30, y31 = fma(b, s0, y30), fma(b, s1, y31)
+            b = splat(W, k + 4)
+            y40, y41 = fma(b, s0, y40), fma(b, s1, y41)
+            b = splat(W, k + 5)
+            y50, y51 = fma(b, s0, y50), fma(b, s1, y51)
+            b = splat(W, k + 6)
+            y60, y61 = fma(b, s0, y60), fma(b, s1, y61)
+            b = splat(W, k + 7)
+            y70, y71 = fma(b, s0, y70), fma(b, s1, y71)
+        store(Y, u, y00)
+        store(Y, u + half, y01)
+        store(Y, U(pitch) + u, y10)
+        store(Y, U(pitch) + u + half, y11)
+        store(Y, U(2 * pitch) + u, y20)
+        store(Y, U(2 * pitch) + u + half, y21)
+        store(Y, U(3 * pitch) + u, y30)
+        store(Y, U(3 * pitch) + u + half, y31)
+        store(Y, U(4 * pitch) + u, y40)
+        store(Y, U(4 * pitch) + u + half, y41)
+        store(Y, U(5 * pitch) + u, y50)
+        store(Y, U(5 * pitch) + u + half, y51)
+        store(Y, U(6 * pitch) + u, y60)
+        store(Y, U(6 * pitch) + u + half, y61)
+        store(Y, U(7 * pitch) + u, y70)
+        store(Y, U(7 * pitch) + u + half, y71)
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
@@ -92,9 +112,9 @@ def _job(X, at, W, out, rows, geo, job):  # pragma: no cover
     x = item * geo[X_SIZE] + u0
     w = (item // geo[SIGNALS] * blocks + b) * taps * FILTERS
     Y = np.empty(FILTERS * pitch, X.dtype)
-    _pass(X, x, at, 0, W, w, Y, pitch, n, True)
-    for t in range(TAPS, taps, TAPS):
-        _pass(X, x, at, t, W, w + t * FILTERS, Y, pitch, n, False)
+    step = geo[TAP_BLOCK]
+    for t0 in range(0, taps, step):
+        _tiles(X, x, at, t0, min(taps, t0 + step), W, w, Y, pitch, n)
     row, width, size = geo[ROW], geo[WIDTH], geo[OUT_SIZE]
     first = b * FILTERS
     count = min(FILTERS, geo[FILTER_COUNT] - first)
@@ -108,6 +128,32 @@ def _job(X, at, W, out, rows, geo, job):  # pragma: no cover
             dst = U(base + f * size + rows[r] + lo - r * row)
             for i in range(U(max(0, hi - lo))):
                 out[dst + i] = Y[src + i]
+
+
+@nb.njit(cache=True, nogil=True)
+def block_weights(w, shared, filters, taps, W):  # pragma: no cover
+    """``W[((s·blocks + b)·taps + t)·8 + f] = w[(s·filters + b·8 + f)·taps + t]``: each
+    shared batch's kernels ``w`` (filters, taps) in blocks of `FILTERS`, a tap's
+    weights together, zeros past the last filter."""
+    blocks = (filters + FILTERS - 1) // FILTERS
+    for s in range(shared):
+        for b in range(blocks):
+            count = min(FILTERS, filters - b * FILTERS)
+            src = U((s * filters + b * FILTERS) * taps)
+            dst = U((s * blocks + b) * taps * FILTERS)
+            if count < FILTERS:
+                W[dst : dst + U(taps * FILTERS)] = 0
+                for f in range(U(count)):
+                    for t in range(U(taps)):
+                        W[dst + t * U(FILTERS) + f] = w[src + f * U(taps) + t]
+                continue
+            r0, r1, r2, r3 = src, src + U(taps), src + U(2 * taps), src + U(3 * taps)
+            r4, r5, r6, r7 = r3 + U(taps), r3 + U(2 * taps), r3 + U(3 * taps), r3 + U(4 * taps)
+            for t in range(U(taps)):
+                at = dst + t * U(FILTERS)
+                W[at], W[at + 1], W[at + 2] = w[r0 + t], w[r1 + t], w[r2 + t]
+                W[at + 3], W[at + 4], W[at + 5] = w[r3 + t], w[r4 + t], w[r5 + t]
+                W[at + 6], W[at + 7] = w[r6 + t], w[r7 + t]
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})

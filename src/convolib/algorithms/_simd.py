@@ -1,4 +1,5 @@
-"""The vector width of the compiled loops: 512 bits on CPUs with AVX-512.
+"""The vector width of the compiled loops (512 bits on CPUs with AVX-512), and a
+vector type for loops that hold their sums in registers.
 
 LLVM vectorises only 256 bits wide on Intel's AVX-512 cores unless a function asks for
 more (their tuning flag ``prefer-256-bit``: early AVX-512 chips slowed their clock for
@@ -14,8 +15,10 @@ Importing this module imports numba.
 
 from __future__ import annotations
 
-from numba.core import types
-from numba.extending import intrinsic
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.core.errors import TypingError
+from numba.extending import intrinsic, models, register_model
 
 WIDE_ATTRIBUTES = ('"prefer-vector-width"="512"', '"min-legal-vector-width"="512"')
 """LLVM function attributes: vectorise 512 bits wide, and keep 512-bit vectors legal
@@ -37,3 +40,140 @@ def wide_vectors(typingctx):
         return context.get_dummy_value()
 
     return types.none(), codegen
+
+
+VECTOR_BYTES = 64
+"""The width of `Vector`: one 512-bit register (two 256-bit ones on CPUs without
+AVX-512, which LLVM splits it into)."""
+
+
+class Vector(types.Type):
+    """`VECTOR_BYTES` of one number type, held in a register: the value of `load` and
+    `splat`. Loops that keep many sums in registers at once (more than LLVM's loop
+    vectoriser would keep) write them as variables of this type."""
+
+    def __init__(self, dtype: types.Type):
+        self.dtype = dtype
+        self.lanes = VECTOR_BYTES * 8 // dtype.bitwidth
+        super().__init__(name=f"Vector({dtype} x {self.lanes})")
+
+
+@register_model(Vector)
+class _VectorModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type: Vector):
+        scalar = dmm.lookup(fe_type.dtype).get_value_type()
+        super().__init__(dmm, fe_type, ir.VectorType(scalar, fe_type.lanes))
+
+
+def _address(context, builder, array_type, array, index):
+    """A pointer to ``array[index]`` of a 1-D contiguous array (no bounds check)."""
+    data = context.make_array(array_type)(context, builder, array).data
+    return builder.gep(data, [index])
+
+
+def _check_array(array) -> None:
+    if not (isinstance(array, types.Array) and array.ndim == 1 and array.layout == "C"):
+        raise TypingError(f"a 1-D contiguous array is needed, not {array}")
+    if not isinstance(array.dtype, types.Float):
+        raise TypingError(f"vectors of floating-point numbers only, not {array.dtype}")
+
+
+@intrinsic
+def lanes(typingctx, array):
+    """The values of ``array``'s type in one `Vector`, a compile-time constant."""
+    _check_array(array)
+    count = Vector(array.dtype).lanes
+
+    def codegen(context, builder, signature, args):
+        return context.get_constant(types.intp, count)
+
+    return types.intp(array), codegen
+
+
+@intrinsic
+def load(typingctx, array, index):
+    """The `Vector` ``array[index : index + lanes(array)]``; no bounds check: the
+    caller keeps the whole run inside ``array``."""
+    _check_array(array)
+    vector = Vector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        pointer = _address(context, builder, signature.args[0], *args)
+        pointer = builder.bitcast(pointer, context.get_value_type(vector).as_pointer())
+        return builder.load(pointer, align=array.dtype.bitwidth // 8)
+
+    return vector(array, index), codegen
+
+
+@intrinsic
+def splat(typingctx, array, index):
+    """The `Vector` with ``array[index]`` in every lane."""
+    _check_array(array)
+    vector = Vector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        value = builder.load(_address(context, builder, signature.args[0], *args))
+        kind = context.get_value_type(vector)
+        zero = ir.Constant(ir.IntType(32), 0)
+        one = builder.insert_element(ir.Constant(kind, ir.Undefined), value, zero)
+        every = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), [0] * vector.lanes)
+        return builder.shuffle_vector(one, ir.Constant(kind, ir.Undefined), every)
+
+    return vector(array, index), codegen
+
+
+@intrinsic
+def zeros(typingctx, array):
+    """The `Vector` of zeros of ``array``'s type."""
+    _check_array(array)
+    vector = Vector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        return ir.Constant(context.get_value_type(vector), None)
+
+    return vector(array), codegen
+
+
+@intrinsic
+def store(typingctx, array, index, value):
+    """``array[index : index + lanes(array)] = value``; no bounds check (as `load`)."""
+    _check_array(array)
+    if value != Vector(array.dtype):
+        raise TypingError(f"a {Vector(array.dtype)} is needed, not {value}")
+
+    def codegen(context, builder, signature, args):
+        pointer = _address(context, builder, signature.args[0], args[0], args[1])
+        pointer = builder.bitcast(pointer, args[2].type.as_pointer())
+        builder.store(args[2], pointer, align=array.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+
+    return types.none(array, index, value), codegen
+
+
+@intrinsic
+def mul(typingctx, a, b):
+    """``a · b`` lane by lane."""
+    if not (isinstance(a, Vector) and a == b):
+        raise TypingError(f"two vectors of one type are needed, not {a} and {b}")
+
+    def codegen(context, builder, signature, args):
+        return builder.fmul(*args)
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def fma(typingctx, a, b, c):
+    """``a · b + c`` lane by lane, rounded once (LLVM's ``llvm.fma``)."""
+    if not (isinstance(a, Vector) and a == b == c):
+        raise TypingError(f"three vectors of one type are needed, not {a}, {b} and {c}")
+
+    def codegen(context, builder, signature, args):
+        kind = args[0].type
+        name = f"llvm.fma.v{a.lanes}f{a.dtype.bitwidth}"
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(kind, [kind] * 3), name
+        )
+        return builder.call(function, args)
+
+    return a(a, b, c), codegen

@@ -2,19 +2,21 @@
 
 The sum ``y[f, i] = Σ_{c,t} w[f, c, t]·P[c, i·stride + t·dilation]`` over channels
 ``c`` and taps ``t`` (``P`` the padded signal) is taken as it stands, with nothing
-gathered: each pass of the loops (``_direct_sum_kernels``) reads four taps' signal
-values once and adds them into eight filters' outputs at a time, so a value loaded
-serves eight multiply-adds, which keeps the loops busy multiplying rather than
-loading. The sums run along one flat line over the padded grid's rows (the few
+gathered. The loops (``_direct_sum_kernels``) keep a tile of sums in registers, eight
+filters by two vectors of positions, through a pass of `costs.DIRECT_SUM_TAP_BLOCK`
+taps (over channels and kernel taps): a tap loads two vectors of signal values and
+eight weights for sixteen vector multiply-adds, so the loops are busy multiplying
+rather than loading, and sums go to memory once a pass. The sums run along one flat
+line over the padded grid's rows (the few
 positions in each row's overhang are summed and dropped), so every tap is one shifted
-read of that line and the loops vectorise along it. Each job sums a run of the line
-for eight filters into a buffer that stays in cache and copies the outputs out.
+read of that line. Each job sums a run of the line for eight filters into a buffer
+that stays in cache and copies the outputs out.
 
 The signal is copied once before the loops: among zeros where the padding is zeros
 (padded first by other boundary rules), and, with a stride, split into its phases
 (the samples at ``i·s + r`` for each remainder ``r``, along each axis), in each of
-which every tap is again a shifted read. Filters and taps are padded to whole blocks
-with zero weights.
+which every tap is again a shifted read. Filters are padded to whole blocks with zero
+weights.
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ def _loops():
     return _direct_sum_kernels
 
 
-FILTERS, TAPS = 8, 4
-"""The loops' block of filters and pass of taps (``_direct_sum_kernels``)."""
+FILTERS = 8
+"""The loops' block of filters (``_direct_sum_kernels``)."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class _Layout:
     slack: int
     """Positions of the line past the last output: values read past the signals' end."""
     at: np.ndarray
-    """Each tap's offset into a signal's phase planes (zero-weight taps at 0)."""
+    """Each tap's offset into a signal's phase planes."""
     rows: np.ndarray
     """Each row of the line's first output's place in one filter's outputs, or -1."""
     taps: int
@@ -77,10 +79,8 @@ def _layout(spec: Spec) -> _Layout:
     phase = np.ravel_multi_index(tuple(where % stride), spec.stride)
     shift = (where // stride * np.array(lines)[:, None]).sum(axis=0)
     channel = np.arange(spec.channels)[:, None] * count * plane
-    offsets = (channel + phase * plane + shift).reshape(-1)
-    taps = -(-len(offsets) // TAPS) * TAPS
-    at = np.zeros(taps, np.int64)
-    at[: len(offsets)] = offsets
+    at = (channel + phase * plane + shift).reshape(-1).astype(np.int64)
+    taps = len(at)
     blocks = -(-filters // FILTERS)
     chunk = max(loops.VECTOR, costs.DIRECT_SUM_CHUNK_BYTES // spec.acc_dtype.itemsize)
     chunk -= chunk % loops.VECTOR
@@ -94,7 +94,7 @@ def _layout(spec: Spec) -> _Layout:
         inside = (index < np.array(spec.out[:-1])[:, None]).all(axis=0)
         steps = np.array([math.prod(spec.out[a + 1 :]) for a in range(spec.ndim - 1)])
         rows[: index.shape[1]] = np.where(inside, steps @ index, -1)
-    geo = np.zeros(12, np.int64)
+    geo = np.zeros(13, np.int64)
     geo[[loops.SIGNALS, loops.X_SIZE, loops.LENGTH, loops.BLOCKS]] = (
         signals,
         spec.channels * count * plane,
@@ -108,6 +108,7 @@ def _layout(spec: Spec) -> _Layout:
         spec.out[-1],
     )
     geo[[loops.FILTER_COUNT, loops.OUT_SIZE]] = filters, math.prod(spec.out)
+    geo[loops.TAP_BLOCK] = costs.DIRECT_SUM_TAP_BLOCK
     jobs = shared * signals * chunks * blocks
     return _Layout(phases, length - valid, at, rows, taps, blocks, geo, jobs)
 
@@ -130,9 +131,8 @@ def _work(spec: Spec) -> float:
     """One thread's estimated seconds in the loops."""
     lay = _layout(spec)
     shared, signals, _ = sizes(spec)
-    passes = lay.jobs * lay.taps // TAPS
     macs = shared * signals * lay.blocks * FILTERS * lay.taps * int(lay.geo[_loops().LENGTH])
-    return macs * costs.DIRECT_SUM_MAC_S[spec.acc_dtype.name] + passes * costs.DIRECT_SUM_PASS_S
+    return macs * costs.DIRECT_SUM_MAC_S[spec.acc_dtype.name] + lay.jobs * costs.DIRECT_SUM_JOB_S
 
 
 @lru_cache(maxsize=1024)
@@ -157,9 +157,9 @@ def _threads(spec: Spec, workers: int) -> int:
 @register
 class DirectSum(Algorithm):
     name = "direct_sum"
-    summary = "compiled loops over channels and taps, eight filters per signal value loaded"
+    summary = "compiled loops over channels and taps, sums of eight filters in registers"
     channel_sum = True
-    local_nonfinite = False  # zero weights pad the taps: 0 * inf in the signal is NaN
+    local_nonfinite = False  # zero weights pad the filters: 0 * inf in the signal is NaN
 
     def supports(self, spec: Spec) -> str | None:
         if spec.acc_dtype.kind != "f":
@@ -203,13 +203,10 @@ def _blocked_weights(weights: np.ndarray, lay: _Layout) -> np.ndarray:
     """The kernels ``weights`` (shared, filters, taps) as the loops read them, flat:
     ``(shared, blocks, taps, FILTERS)``, zeros in the padding."""
     shared, filters, taps = weights.shape
-    W = np.zeros((shared, lay.blocks, lay.taps, FILTERS), weights.dtype)
-    full = filters // FILTERS
-    blocks = weights[:, : full * FILTERS].reshape(shared, full, FILTERS, taps)
-    W[:, :full, :taps] = blocks.transpose(0, 1, 3, 2)
-    if filters % FILTERS:
-        W[:, full, :taps, : filters % FILTERS] = weights[:, full * FILTERS :].transpose(0, 2, 1)
-    return W.reshape(-1)
+    W = np.empty(shared * lay.blocks * taps * FILTERS, weights.dtype)
+    flat = np.ascontiguousarray(weights).reshape(-1)
+    _loops().block_weights(flat, shared, filters, taps, W)
+    return W
 
 
 def _flat_signals(spec: Spec, x: np.ndarray, lay: _Layout, lo: tuple[int, ...]) -> np.ndarray:
