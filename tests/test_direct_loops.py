@@ -62,6 +62,9 @@ CASES = [
     ((3, 4, 5, 9), (3, 1, 2, 3), dict(mode="same", axes=(2, 3))),  # batches broadcast
     ((2, 30, 5), (1, 4, 5), dict(mode="full", axes=1)),  # convolved axis not last
     ((4, 3, 200), (1, 3, 9), dict(mode="same", axes=(1, 2))),  # rows of several blocks
+    # the padded path's tiles of rows and vectors of columns, and what is left over
+    ((13, 70), (5, 4), dict(mode="same", boundary="reflect")),
+    ((3, 10, 45), (2, 3, 3), dict(mode="same", dilation=(2, 1, 2))),
 ]
 
 
@@ -158,7 +161,9 @@ def test_infinite_kernel_taps_on_zero_padding_add_no_terms(path, mode):
 def test_accumulate_adds_to_what_the_output_holds(padded, planes, workers):
     """The loops' ``accumulate`` mode (used by separable's passes) adds the sum."""
     rng = np.random.default_rng(5)
-    for (sx, sk, options), dtype in itertools.product(CASES[6:11], ["float64", "int64"]):
+    for (sx, sk, options), dtype in itertools.product(
+        CASES[6:11] + CASES[-2:], ["float32", "float64", "int64"]
+    ):
         x, k, spec = _prepared("correlate", sx, sk, dtype, options, 5)
         if not spec.zero_padding:
             continue

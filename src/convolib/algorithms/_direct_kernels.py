@@ -35,10 +35,12 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from numba.core import types
+from numba.extending import overload
 
 from .. import costs
 from ._launch import launch
-from ._simd import wide_vectors
+from ._simd import add, fma, lanes, load, splat, store, wide_vectors, zeros
 
 U = nb.uint64
 
@@ -252,6 +254,85 @@ def _row(Y, y, P, row, at, w, wb, M, s2, n, accumulate):
     _taps_in_passes(Y, y, P, at, w, wb, M, row, n, accumulate)
 
 
+TILE_ROWS = 4
+"""Output rows that `_tile_rows` sums at once."""
+
+
+def _tile_rows(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
+    """`TILE_ROWS` output rows ``Y[y + r·O2 : y + r·O2 + O2]`` from the padded buffer ``P``
+    (stride 1 along both axes, no dilation between rows), their windows starting at
+    ``row + r·len2``; float sums in registers (`_tile_rows_in_registers`), others row by
+    row (`_row`)."""
+
+
+@overload(_tile_rows, jit_options={"fastmath": {"contract"}})
+def _tile_rows_overload(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
+    if isinstance(Y.dtype, types.Float) and Y.dtype == P.dtype == w.dtype:
+        return _tile_rows_in_registers
+    return _tile_rows_by_row
+
+
+def _tile_rows_by_row(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
+    M = geo[15] * geo[16] * geo[17]
+    for r in range(TILE_ROWS):
+        _row(Y, y + U(r * O2), P, row + r * len2, at, w, wb, M, 1, U(O2), accumulate)
+
+
+def _tile_rows_in_registers(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
+    """Tiles of 4 rows by two vectors of columns, each summed in 8 vectors of registers
+    over all taps: a vector of ``P`` loaded once serves the (up to 4) kernel rows that
+    read it for the tile's rows, so a tap costs fewer loads than multiply-adds. Columns
+    past the last whole tile run row by row."""
+    wide_vectors()
+    d0, d2, m0, m1, m2 = geo[6], geo[8], geo[15], geo[16], geo[17]
+    half = U(lanes(Y))
+    full = U(O2) // (2 * half) * (2 * half)
+    planes, width = U(d0 * height * len2), U(len2)
+    for i in range(U(0), full, 2 * half):
+        y00 = y01 = y10 = y11 = y20 = y21 = y30 = y31 = zeros(Y)
+        for j0 in range(U(m0)):
+            for p in range(U(m1 + TILE_ROWS - 1)):
+                line = U(row) + j0 * planes + p * width + i
+                for j2 in range(U(m2)):
+                    o = line + j2 * U(d2)
+                    x0, x1 = load(P, o), load(P, o + half)
+                    k = U(wb) + (j0 * U(m1) + p) * U(m2) + j2  # the tap of kernel row p
+                    if p < U(m1):
+                        v = splat(w, k)
+                        y00, y01 = fma(v, x0, y00), fma(v, x1, y01)
+                    if U(1) <= p < U(m1 + 1):
+                        v = splat(w, k - U(1) * U(m2))
+                        y10, y11 = fma(v, x0, y10), fma(v, x1, y11)
+                    if U(2) <= p < U(m1 + 2):
+                        v = splat(w, k - U(2) * U(m2))
+                        y20, y21 = fma(v, x0, y20), fma(v, x1, y21)
+                    if U(3) <= p < U(m1 + 3):
+                        v = splat(w, k - U(3) * U(m2))
+                        y30, y31 = fma(v, x0, y30), fma(v, x1, y31)
+        if accumulate:
+            at_r = y + i
+            y00, y01 = add(y00, load(Y, at_r)), add(y01, load(Y, at_r + half))
+            at_r = y + U(1 * O2) + i
+            y10, y11 = add(y10, load(Y, at_r)), add(y11, load(Y, at_r + half))
+            at_r = y + U(2 * O2) + i
+            y20, y21 = add(y20, load(Y, at_r)), add(y21, load(Y, at_r + half))
+            at_r = y + U(3 * O2) + i
+            y30, y31 = add(y30, load(Y, at_r)), add(y31, load(Y, at_r + half))
+        store(Y, y + i, y00)
+        store(Y, y + i + half, y01)
+        store(Y, y + U(1 * O2) + i, y10)
+        store(Y, y + U(1 * O2) + i + half, y11)
+        store(Y, y + U(2 * O2) + i, y20)
+        store(Y, y + U(2 * O2) + i + half, y21)
+        store(Y, y + U(3 * O2) + i, y30)
+        store(Y, y + U(3 * O2) + i + half, y31)
+    if full < U(O2):
+        M = m0 * m1 * m2
+        for r in range(TILE_ROWS):
+            y_r, row_r = y + U(r * O2) + full, U(row + r * len2) + full
+            _row(Y, y_r, P, row_r, at, w, wb, M, 1, U(O2) - full, accumulate)
+
+
 ZEROS, EDGE, REFLECT, SYMMETRIC, WRAP = range(5)
 """Boundary rules of the padded loop's copies (``geo[24]``), by `RULES` name."""
 
@@ -359,7 +440,14 @@ def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
                         slab[dst + i] = S[src + U(_source(np.int64(i) - lo2, n2, rule))]
                     for i in range(U(lo2 + n2), U(len2)):
                         slab[dst + i] = S[src + U(_source(np.int64(i) - lo2, n2, rule))]
-        for i1 in range(r0, r1):
+        tiled = r0
+        if s1 == 1 and s2 == 1 and d1 == 1:
+            while tiled + TILE_ROWS <= r1:
+                y = U(((b * O0 + i0) * O1 + tiled) * O2)
+                row = base + (tiled - r0) * len2
+                _tile_rows(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate)
+                tiled += TILE_ROWS
+        for i1 in range(tiled, r1):
             y = U(((b * O0 + i0) * O1 + i1) * O2)
             _row(Y, y, P, base + (i1 - r0) * s1 * len2, at, w, wb, M, s2, U(O2), accumulate)
 

@@ -151,6 +151,18 @@ def store(typingctx, array, index, value):
 
 
 @intrinsic
+def add(typingctx, a, b):
+    """``a + b`` lane by lane."""
+    if not (isinstance(a, Vector) and a == b):
+        raise TypingError(f"two vectors of one type are needed, not {a} and {b}")
+
+    def codegen(context, builder, signature, args):
+        return builder.fadd(*args)
+
+    return a(a, b), codegen
+
+
+@intrinsic
 def mul(typingctx, a, b):
     """``a · b`` lane by lane."""
     if not (isinstance(a, Vector) and a == b):
