@@ -84,7 +84,7 @@ def _fused(a, b, c, out):
 
 @nb.njit
 def _scaled(x, i, y, out):
-    _simd.store(out, 0, _simd.mul(_simd.splat(x, i), _simd.load(y, 0)))
+    _simd.store(out, 0, _simd.fma(_simd.splat(x, i), _simd.load(y, 0), _simd.zeros(y)))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -98,7 +98,7 @@ def test_vectors_hold_64_bytes_and_load_and_store_them(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_splat_fills_every_lane_and_mul_multiplies_lane_by_lane(dtype):
+def test_splat_fills_every_lane_and_fma_multiplies_lane_by_lane(dtype):
     lanes = _simd.VECTOR_BYTES // np.dtype(dtype).itemsize
     x, y = np.array([2.0, 3.0, 5.0], dtype), np.arange(lanes, dtype=dtype)
     out = np.zeros(lanes, dtype)

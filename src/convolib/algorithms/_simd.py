@@ -163,18 +163,6 @@ def add(typingctx, a, b):
 
 
 @intrinsic
-def mul(typingctx, a, b):
-    """``a · b`` lane by lane."""
-    if not (isinstance(a, Vector) and a == b):
-        raise TypingError(f"two vectors of one type are needed, not {a} and {b}")
-
-    def codegen(context, builder, signature, args):
-        return builder.fmul(*args)
-
-    return a(a, b), codegen
-
-
-@intrinsic
 def fma(typingctx, a, b, c):
     """``a · b + c`` lane by lane, rounded once (LLVM's ``llvm.fma``)."""
     if not (isinstance(a, Vector) and a == b == c):

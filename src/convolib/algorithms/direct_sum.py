@@ -7,10 +7,10 @@ filters by two vectors of positions, through a pass of `costs.DIRECT_SUM_TAP_BLO
 taps (over channels and kernel taps): a tap loads two vectors of signal values and
 eight weights for sixteen vector multiply-adds, so the loops are busy multiplying
 rather than loading, and sums go to memory once a pass. The sums run along one flat
-line over the padded grid's rows (the few
-positions in each row's overhang are summed and dropped), so every tap is one shifted
-read of that line. Each job sums a run of the line for eight filters into a buffer
-that stays in cache and copies the outputs out.
+line over the padded grid's rows (the few positions in each row's overhang are summed
+and dropped), so every tap is one shifted read of that line. Each job sums a run of
+the line for eight filters into a buffer that stays in cache and copies the outputs
+out.
 
 The signal is copied once before the loops: among zeros where the padding is zeros
 (padded first by other boundary rules), and, with a stride, split into its phases
