@@ -65,6 +65,9 @@ CASES = [
     # the padded path's tiles of rows and vectors of columns, and what is left over
     ((13, 70), (5, 4), dict(mode="same", boundary="reflect")),
     ((3, 10, 45), (2, 3, 3), dict(mode="same", dilation=(2, 1, 2))),
+    # tiles in planes (kernels of 32 taps or more), their last vectors masked
+    ((2, 10, 28), (1, 5, 7), dict(mode="same", axes=(1, 2))),
+    ((4, 9, 30), (2, 4, 5), dict(mode="same", dilation=(2, 1, 1))),
 ]
 
 
@@ -162,7 +165,7 @@ def test_accumulate_adds_to_what_the_output_holds(padded, planes, workers):
     """The loops' ``accumulate`` mode (used by separable's passes) adds the sum."""
     rng = np.random.default_rng(5)
     for (sx, sk, options), dtype in itertools.product(
-        CASES[6:11] + CASES[-2:], ["float32", "float64", "int64"]
+        CASES[6:11] + CASES[-4:], ["float32", "float64", "int64"]
     ):
         x, k, spec = _prepared("correlate", sx, sk, dtype, options, 5)
         if not spec.zero_padding:

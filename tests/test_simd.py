@@ -125,3 +125,60 @@ def test_vectors_refuse_arrays_they_cannot_hold():
         _copy(np.zeros(16, np.int64), np.zeros(16, np.int64))
     with pytest.raises(nb.core.errors.TypingError, match="1-D contiguous"):
         _copy(np.zeros((4, 16)), np.zeros((4, 16)))
+
+
+@nb.njit
+def _copy_first(x, i, count, y, j):
+    _simd.store_first(y, j, _simd.load_first(x, i, count), count)
+
+
+@nb.njit
+def _store_loaded_first(x, i, count, y):
+    _simd.store(y, 0, _simd.load_first(x, i, count))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_masked_vectors_move_only_their_first_lanes(dtype):
+    lanes = _simd.VECTOR_BYTES // np.dtype(dtype).itemsize
+    x = np.arange(1, 3 * lanes + 1, dtype=dtype)
+    for count in (0, 1, lanes - 1, lanes):
+        y = np.full(3 * lanes, -1, dtype)
+        _copy_first(x, 3, count, y, 5)
+        expected = np.full(3 * lanes, -1, dtype)
+        expected[5 : 5 + count] = x[3 : 3 + count]
+        np.testing.assert_array_equal(y, expected)
+    whole = np.full(lanes, -1, dtype)
+    _store_loaded_first(x, 2, 3, whole)
+    np.testing.assert_array_equal(whole, np.r_[x[2:5], np.zeros(lanes - 3, dtype)])
+
+
+GUARD_PAGE = """
+import ctypes, mmap, numpy as np, numba as nb
+from convolib.algorithms import _simd
+page = mmap.PAGESIZE
+memory = mmap.mmap(-1, 2 * page)
+base = ctypes.addressof(ctypes.c_char.from_buffer(memory))
+assert ctypes.CDLL(None).mprotect(ctypes.c_void_p(base + page), page, 0) == 0
+x = np.frombuffer(memory, np.float32, count=page // 4)  # the page before the guard
+
+@nb.njit
+def copy(x, i, count, y):
+    _simd.store_first(y, 0, _simd.load_first(x, i, count), count)
+    _simd.store_first(x, i, _simd.load_first(y, 0, count), count)
+
+y = np.zeros(16, np.float32)
+x[-3:] = 7
+copy(x, x.size - 3, 3, y)
+print(y[:4].tolist())
+"""
+
+
+def test_masked_vectors_touch_no_memory_past_their_lanes():
+    """Three values at the end of a page followed by one that may not be read or
+    written: a masked load and store of them must not fault."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", GUARD_PAGE], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["[7.0,", "7.0,", "7.0,", "0.0]"]

@@ -150,6 +150,64 @@ def store(typingctx, array, index, value):
     return types.none(array, index, value), codegen
 
 
+def _first_lanes(builder, lanes: int, count):
+    """The mask of lanes ``0 .. count - 1`` (``count`` an int64)."""
+    index = ir.VectorType(ir.IntType(64), lanes)
+    every = ir.Constant(ir.VectorType(ir.IntType(32), lanes), [0] * lanes)
+    one = builder.insert_element(ir.Constant(index, ir.Undefined), count, every.constant[0])
+    limit = builder.shuffle_vector(one, ir.Constant(index, ir.Undefined), every)
+    return builder.icmp_signed("<", ir.Constant(index, list(range(lanes))), limit)
+
+
+def _masked(builder, operation: str, vector: Vector, result, operands):
+    """A call of LLVM's ``llvm.masked.load`` or ``llvm.masked.store`` on ``vector``s."""
+    pointer = operands[1 if operation == "store" else 0]
+    element = f"v{vector.lanes}f{vector.dtype.bitwidth}"
+    # typed pointers (LLVM before 15) put the pointee in the name; opaque ones print "ptr"
+    address = "p0" if str(pointer.type) == "ptr" else f"p0{element}"
+    name = f"llvm.masked.{operation}.{element}.{address}"
+    kind = ir.FunctionType(result, [operand.type for operand in operands])
+    return builder.call(cgutils.get_or_insert_function(builder.module, kind, name), operands)
+
+
+@intrinsic
+def load_first(typingctx, array, index, count):
+    """The `Vector` of ``array[index : index + count]`` and zeros after it (``count``
+    at most `lanes`): nothing past the ``count`` values is read."""
+    _check_array(array)
+    vector = Vector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        kind = context.get_value_type(vector)
+        pointer = _address(context, builder, signature.args[0], args[0], args[1])
+        pointer = builder.bitcast(pointer, kind.as_pointer())
+        mask = _first_lanes(builder, vector.lanes, args[2])
+        align = ir.Constant(ir.IntType(32), array.dtype.bitwidth // 8)
+        operands = [pointer, align, mask, ir.Constant(kind, None)]
+        return _masked(builder, "load", vector, kind, operands)
+
+    return vector(array, index, types.int64), codegen
+
+
+@intrinsic
+def store_first(typingctx, array, index, value, count):
+    """``array[index : index + count] = value[:count]`` (``count`` at most `lanes`):
+    nothing past them is written."""
+    _check_array(array)
+    if value != Vector(array.dtype):
+        raise TypingError(f"a {Vector(array.dtype)} is needed, not {value}")
+
+    def codegen(context, builder, signature, args):
+        pointer = _address(context, builder, signature.args[0], args[0], args[1])
+        pointer = builder.bitcast(pointer, args[2].type.as_pointer())
+        mask = _first_lanes(builder, value.lanes, args[3])
+        align = ir.Constant(ir.IntType(32), array.dtype.bitwidth // 8)
+        _masked(builder, "store", value, ir.VoidType(), [args[2], pointer, align, mask])
+        return context.get_dummy_value()
+
+    return types.none(array, index, value, types.int64), codegen
+
+
 @intrinsic
 def add(typingctx, a, b):
     """``a + b`` lane by lane."""
