@@ -592,6 +592,30 @@ def test_fft_takes_filters_in_blocks(layer, monkeypatch):
     np.testing.assert_allclose(got, dw, atol=1e-10)
 
 
+def test_direct_sum_checks_only_the_kernel_for_non_finite_values():
+    """NaN and inf in the signal reach only the outputs whose windows hold them, with a
+    stride (the signal split into phases), filters that do not fill a block (zero
+    weights times inf) and rows summed along one line (overhang positions read the next
+    row): ``auto`` keeps direct_sum's result and scans only the kernel."""
+    from convolib.algorithms import registry
+    from convolib.execute import _values_need_the_sum
+
+    x = RNG.standard_normal((2, 3, 11, 9))
+    x[0, 1, 4, 0], x[1, 2, 0, 8], x[1, 0, 10, 5] = np.nan, np.inf, -np.inf
+    w = RNG.standard_normal((5, 3, 3, 3))
+    for options in (dict(padding=1), dict(stride=2, padding=(2, 1)), dict(dilation=(2, 1))):
+        got = nn.conv(x, w, method="direct_sum", **options)
+        expected = nn.conv(x, w, method="reference", **options)
+        assert np.array_equal(np.isnan(got), np.isnan(expected)), options
+        assert np.array_equal(np.isinf(got), np.isinf(expected)), options
+        finite = np.isfinite(expected)
+        assert 0 < finite.sum() < finite.size
+        np.testing.assert_allclose(got[finite], expected[finite], atol=1e-12)
+        spec = nn.plan(x, w, method="direct_sum", **options).spec
+        assert registry()["direct_sum"].local_signal_nonfinite(spec)
+    assert _values_need_the_sum(x, w, normwise=False, kernel_only=True) == (False, False)
+
+
 def test_gemm_checks_only_the_kernel_for_non_finite_values():
     """A window's column holds its own signal values only: NaN and inf in the signal
     stay in their windows (as in the direct sum), so ``auto`` keeps gemm's result; an

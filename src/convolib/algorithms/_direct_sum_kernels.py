@@ -131,6 +131,30 @@ def _job(X, at, W, out, rows, geo, job):  # pragma: no cover
 
 
 @nb.njit(cache=True, nogil=True)
+def split_phases(x, count, n, lo, stride, phases, X):  # pragma: no cover
+    """Each of the ``count`` signals in ``x`` (flat, each of shape ``n``, three axes)
+    placed at ``lo`` on its grid and split by ``stride`` into ``X``: flat, each signal
+    ``(*stride, *phases)`` with ``[r0, r1, r2, i0, i1, i2]`` the grid's ``i·s + r``
+    along each axis. Only the signal's values are written (``X`` holds the zeros)."""
+    n0, n1, n2 = n[0], n[1], n[2]
+    s0, s1, s2 = stride[0], stride[1], stride[2]
+    p0, p1, p2 = phases[0], phases[1], phases[2]
+    plane = p0 * p1 * p2
+    for c in range(count):
+        for a in range(n0):
+            r0, i0 = (a + lo[0]) % s0, (a + lo[0]) // s0
+            for b in range(n1):
+                r1, i1 = (b + lo[1]) % s1, (b + lo[1]) // s1
+                src = U(((c * n0 + a) * n1 + b) * n2)
+                for r2 in range(s2):
+                    first = (r2 - lo[2]) % s2  # the first column in phase r2
+                    phase = ((c * s0 + r0) * s1 + r1) * s2 + r2
+                    dst = U(phase * plane + (i0 * p1 + i1) * p2 + (first + lo[2]) // s2)
+                    for e in range(U((n2 - first + s2 - 1) // s2)):
+                        X[dst + e] = x[src + U(first) + e * U(s2)]
+
+
+@nb.njit(cache=True, nogil=True)
 def block_weights(w, shared, filters, taps, W):  # pragma: no cover
     """``W[((s·blocks + b)·taps + t)·8 + f] = w[(s·filters + b·8 + f)·taps + t]``: each
     shared batch's kernels ``w`` (filters, taps) in blocks of `FILTERS`, a tap's

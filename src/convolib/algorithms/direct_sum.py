@@ -159,7 +159,12 @@ class DirectSum(Algorithm):
     name = "direct_sum"
     summary = "compiled loops over channels and taps, sums of eight filters in registers"
     channel_sum = True
-    local_nonfinite = False  # zero weights pad the filters: 0 * inf in the signal is NaN
+    local_nonfinite = False  # zero padding is materialised: 0 * inf in a kernel is NaN
+
+    def local_signal_nonfinite(self, spec: Spec) -> bool:
+        # the sums that read a signal value outside their window (the zero filters that
+        # fill the last block, the positions in each row's overhang) are dropped
+        return True
 
     def supports(self, spec: Spec) -> str | None:
         if spec.acc_dtype.kind != "f":
@@ -214,16 +219,14 @@ def _flat_signals(spec: Spec, x: np.ndarray, lay: _Layout, lo: tuple[int, ...]) 
     ``lo`` on the padded grid (zeros around them), split by the stride into ``(shared,
     signals, channels, *stride, *phases)`` with ``[..., r, i]`` the grid's ``i·s + r``,
     flat, and followed by ``lay.slack`` zeros."""
-    head = x.shape[:3]
-    size = math.prod(head) * math.prod(spec.stride) * math.prod(lay.phases)
+    count = math.prod(x.shape[:3])
+    size = count * math.prod(spec.stride) * math.prod(lay.phases)
     flat = np.zeros(size + lay.slack, x.dtype)
-    split = flat[:size].reshape(*head, math.prod(spec.stride), *lay.phases)
-    for r, phase in enumerate(np.ndindex(*spec.stride)):
-        into, take = [], []
-        for p, s, low, n in zip(phase, spec.stride, lo, x.shape[3:], strict=True):
-            first = max(0, -(-(low - p) // s))  # the first phase index inside x
-            start = first * s + p - low
-            into.append(slice(first, first + max(0, -(-(n - start) // s))))
-            take.append(slice(start, None, s))
-        split[(..., r, *into)] = x[(..., *take)]
+
+    def three(values: tuple[int, ...], fill: int) -> np.ndarray:
+        return np.array((fill,) * (3 - len(values)) + tuple(values), np.int64)
+
+    n, stride, phases = three(x.shape[3:], 1), three(spec.stride, 1), three(lay.phases, 1)
+    signals = np.ascontiguousarray(x).reshape(-1)
+    _loops().split_phases(signals, count, n, three(lo, 0), stride, phases, flat)
     return flat
