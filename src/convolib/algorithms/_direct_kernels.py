@@ -22,9 +22,11 @@ picks one):
   row. A kernel holding NaN or inf runs on ``_rows`` instead: ``0 * inf`` is NaN
   where the sum has no term. A kernel of few taps reads the bands that lie inside
   the signal in place (`_band_in_place`), as copying would cost as much as the sum
-  of its rows. Where rows are short and the stride is 1 along the last
-  two axes, ``_planes`` runs the same passes over whole planes, each padded on its
-  own (`costs.direct_planes`): each output gets the same terms in the same order.
+  of its rows. Float sums run four rows at a time with their sums in registers
+  (`_tile_rows`). Where rows are short and the stride is 1 along the last two axes,
+  ``_planes`` runs over whole planes, each padded on its own
+  (`costs.direct_planes`): the same tiles for large kernels, passes over the plane
+  as one wide row for others.
 
 The loops index flattened arrays with unsigned integers (``U``), which numba does
 not wrap around as it does negative indices, so the passes vectorise; and they make
@@ -561,8 +563,9 @@ def _band_in_place(S, w, at, wb, geo, plane, top, Y, y, rows):
 def _planes(q0, q1, S, at, w, bx, bk, geo, Y, accumulate):
     """Output planes ``q0 .. q1 - 1`` (counted over batch and o0), stride 1 along the
     last two axes: the signal rows each plane reads are copied into a zero-padded
-    buffer (``slab``). Float sums run from it in tiles of rows (`_tile_rows`, where
-    rows are not dilated); others run as one wide row (output ``(i1, i2)`` at
+    buffer (``slab``). Float sums of `PLANE_TILE_MIN_TAPS` taps or more run from it in
+    tiles of rows (`_tile_rows`, where rows are not dilated); others run as one wide
+    row (output ``(i1, i2)`` at
     ``i1·len2 + i2``, the columns between rows computed and dropped), so that a pass
     covers a whole plane, and the rows are copied out."""
     lo0, lo1, lo2, s0, d0, d1 = geo[0], geo[1], geo[2], geo[3], geo[6], geo[7]
