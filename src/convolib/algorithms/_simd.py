@@ -71,11 +71,21 @@ def _address(context, builder, array_type, array, index):
     return builder.gep(data, [index])
 
 
-def _check_array(array) -> None:
+def _vector_at(context, builder, signature, args, kind):
+    """A pointer to the vector (LLVM type ``kind``) at ``args[1]`` of array ``args[0]``."""
+    pointer = _address(context, builder, signature.args[0], args[0], args[1])
+    return builder.bitcast(pointer, kind.as_pointer())
+
+
+def _check_array(array, value=None) -> None:
+    """Refuse an array `Vector` cannot read or write, or a ``value`` to store into it
+    that is no vector of its type."""
     if not (isinstance(array, types.Array) and array.ndim == 1 and array.layout == "C"):
         raise TypingError(f"a 1-D contiguous array is needed, not {array}")
     if not isinstance(array.dtype, types.Float):
         raise TypingError(f"vectors of floating-point numbers only, not {array.dtype}")
+    if value is not None and value != Vector(array.dtype):
+        raise TypingError(f"a {Vector(array.dtype)} is needed, not {value}")
 
 
 @intrinsic
@@ -98,8 +108,7 @@ def load(typingctx, array, index):
     vector = Vector(array.dtype)
 
     def codegen(context, builder, signature, args):
-        pointer = _address(context, builder, signature.args[0], *args)
-        pointer = builder.bitcast(pointer, context.get_value_type(vector).as_pointer())
+        pointer = _vector_at(context, builder, signature, args, context.get_value_type(vector))
         return builder.load(pointer, align=array.dtype.bitwidth // 8)
 
     return vector(array, index), codegen
@@ -137,13 +146,10 @@ def zeros(typingctx, array):
 @intrinsic
 def store(typingctx, array, index, value):
     """``array[index : index + lanes(array)] = value``; no bounds check (as `load`)."""
-    _check_array(array)
-    if value != Vector(array.dtype):
-        raise TypingError(f"a {Vector(array.dtype)} is needed, not {value}")
+    _check_array(array, value)
 
     def codegen(context, builder, signature, args):
-        pointer = _address(context, builder, signature.args[0], args[0], args[1])
-        pointer = builder.bitcast(pointer, args[2].type.as_pointer())
+        pointer = _vector_at(context, builder, signature, args, args[2].type)
         builder.store(args[2], pointer, align=array.dtype.bitwidth // 8)
         return context.get_dummy_value()
 
@@ -179,8 +185,7 @@ def load_first(typingctx, array, index, count):
 
     def codegen(context, builder, signature, args):
         kind = context.get_value_type(vector)
-        pointer = _address(context, builder, signature.args[0], args[0], args[1])
-        pointer = builder.bitcast(pointer, kind.as_pointer())
+        pointer = _vector_at(context, builder, signature, args, kind)
         mask = _first_lanes(builder, vector.lanes, args[2])
         align = ir.Constant(ir.IntType(32), array.dtype.bitwidth // 8)
         operands = [pointer, align, mask, ir.Constant(kind, None)]
@@ -193,13 +198,10 @@ def load_first(typingctx, array, index, count):
 def store_first(typingctx, array, index, value, count):
     """``array[index : index + count] = value[:count]`` (``count`` at most `lanes`):
     nothing past them is written."""
-    _check_array(array)
-    if value != Vector(array.dtype):
-        raise TypingError(f"a {Vector(array.dtype)} is needed, not {value}")
+    _check_array(array, value)
 
     def codegen(context, builder, signature, args):
-        pointer = _address(context, builder, signature.args[0], args[0], args[1])
-        pointer = builder.bitcast(pointer, args[2].type.as_pointer())
+        pointer = _vector_at(context, builder, signature, args, args[2].type)
         mask = _first_lanes(builder, value.lanes, args[3])
         align = ir.Constant(ir.IntType(32), array.dtype.bitwidth // 8)
         _masked(builder, "store", value, ir.VoidType(), [args[2], pointer, align, mask])
