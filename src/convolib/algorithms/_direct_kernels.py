@@ -280,8 +280,8 @@ TILE_COLUMNS = 32
 """The most columns one of `_tile_rows`' tiles covers: two 64-byte vectors of float32."""
 
 
-def _tile_rows(Y, y, O2, n, P, row, len2, height, w, wb, geo, at, accumulate):
-    """`TILE_ROWS` output rows ``Y[y + r·O2 : y + r·O2 + n]`` from the padded buffer
+def _tile_rows(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
+    """`TILE_ROWS` output rows ``Y[y + r·O2 : y + r·O2 + O2]`` from the padded buffer
     ``P`` (stride 1 along both axes, no dilation between rows), their windows starting
     at ``row + r·len2``; float sums in registers (`_tile_rows_in_registers`), others
     row by row (`_row`)."""
@@ -303,17 +303,17 @@ def _tile_columns_overload(Y, P, w):
 
 
 @overload(_tile_rows, jit_options={"fastmath": {"contract"}})
-def _tile_rows_overload(Y, y, O2, n, P, row, len2, height, w, wb, geo, at, accumulate):
+def _tile_rows_overload(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
     return _tile_rows_in_registers if _floats_alike(Y, P, w) else _tile_rows_by_row
 
 
-def _tile_rows_by_row(Y, y, O2, n, P, row, len2, height, w, wb, geo, at, accumulate):
+def _tile_rows_by_row(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
     M = geo[15] * geo[16] * geo[17]
     for r in range(TILE_ROWS):
-        _row(Y, y + U(r * O2), P, row + r * len2, at, w, wb, M, 1, U(n), accumulate)
+        _row(Y, y + U(r * O2), P, row + r * len2, at, w, wb, M, 1, U(O2), accumulate)
 
 
-def _tile_rows_in_registers(Y, y, O2, n, P, row, len2, height, w, wb, geo, at, accumulate):
+def _tile_rows_in_registers(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
     """Tiles of 4 rows by two vectors of columns, each summed in 8 vectors of registers
     over all taps: a vector of ``P`` loaded once serves the (up to 4) kernel rows that
     read it for the tile's rows, so a tap costs fewer loads than multiply-adds. A last
@@ -325,10 +325,10 @@ def _tile_rows_in_registers(Y, y, O2, n, P, row, len2, height, w, wb, geo, at, a
     half = U(lanes(Y))
     step = U(2) * half  # the columns of a tile
     planes, width = U(d0 * height * len2), U(len2)
-    end = U(n) // step * step
+    end = U(O2) // step * step
     reach = U(row) + U(m0 - 1) * planes + U(m1 + TILE_ROWS - 2) * width + U(m2 - 1) * U(d2)
-    if end < U(n) and reach + end + step <= U(len(P)):
-        end = U(n)
+    if end < U(O2) and reach + end + step <= U(len(P)):
+        end = U(O2)
     for i in range(U(0), end, step):
         y00 = y01 = y10 = y11 = y20 = y21 = y30 = y31 = zeros(Y)
         for j0 in range(U(m0)):
@@ -350,7 +350,7 @@ def _tile_rows_in_registers(Y, y, O2, n, P, row, len2, height, w, wb, geo, at, a
                     if U(3) <= p < U(m1 + 3):
                         v = splat(w, k - U(3) * U(m2))
                         y30, y31 = fma(v, x0, y30), fma(v, x1, y31)
-        left = np.int64(n) - np.int64(i)  # columns from the tile's first on
+        left = np.int64(O2) - np.int64(i)  # columns from the tile's first on
         _put(Y, y + i, y00, left, accumulate)
         _put(Y, y + i + half, y01, left - lanes(Y), accumulate)
         _put(Y, y + U(1 * O2) + i, y10, left, accumulate)
@@ -359,11 +359,11 @@ def _tile_rows_in_registers(Y, y, O2, n, P, row, len2, height, w, wb, geo, at, a
         _put(Y, y + U(2 * O2) + i + half, y21, left - lanes(Y), accumulate)
         _put(Y, y + U(3 * O2) + i, y30, left, accumulate)
         _put(Y, y + U(3 * O2) + i + half, y31, left - lanes(Y), accumulate)
-    if end < U(n):
+    if end < U(O2):
         M = m0 * m1 * m2
         for r in range(TILE_ROWS):
             y_r, row_r = y + U(r * O2) + end, U(row + r * len2) + end
-            _row(Y, y_r, P, row_r, at, w, wb, M, 1, U(n) - end, accumulate)
+            _row(Y, y_r, P, row_r, at, w, wb, M, 1, U(O2) - end, accumulate)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -514,7 +514,7 @@ def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
             while tiled + TILE_ROWS <= r1:
                 y = U(((b * O0 + i0) * O1 + tiled) * O2)
                 row = base + (tiled - r0) * len2
-                _tile_rows(Y, y, O2, O2, P, row, len2, height, w, wb, geo, at, accumulate)
+                _tile_rows(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate)
                 tiled += TILE_ROWS
         for i1 in range(tiled, r1):
             y = U(((b * O0 + i0) * O1 + i1) * O2)
@@ -605,7 +605,7 @@ def _planes(q0, q1, S, at, w, bx, bk, geo, Y, accumulate):
         if tiles:
             for i1 in range(0, O1 - TILE_ROWS + 1, TILE_ROWS):
                 at_y, row = y + U(i1 * O2), i1 * len2
-                _tile_rows(Y, at_y, O2, O2, slab, row, len2, len1, w, wb, geo, at, accumulate)
+                _tile_rows(Y, at_y, O2, slab, row, len2, len1, w, wb, geo, at, accumulate)
             for i1 in range(O1 // TILE_ROWS * TILE_ROWS, O1):
                 _row(Y, y + U(i1 * O2), slab, i1 * len2, at, w, wb, M, 1, U(O2), accumulate)
             continue

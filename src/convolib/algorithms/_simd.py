@@ -122,11 +122,7 @@ def splat(typingctx, array, index):
 
     def codegen(context, builder, signature, args):
         value = builder.load(_address(context, builder, signature.args[0], *args))
-        kind = context.get_value_type(vector)
-        zero = ir.Constant(ir.IntType(32), 0)
-        one = builder.insert_element(ir.Constant(kind, ir.Undefined), value, zero)
-        every = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), [0] * vector.lanes)
-        return builder.shuffle_vector(one, ir.Constant(kind, ir.Undefined), every)
+        return _broadcast(builder, context.get_value_type(vector), value)
 
     return vector(array, index), codegen
 
@@ -156,12 +152,18 @@ def store(typingctx, array, index, value):
     return types.none(array, index, value), codegen
 
 
+def _broadcast(builder, kind, value):
+    """The vector of LLVM type ``kind`` with ``value`` in every lane."""
+    zero = ir.Constant(ir.IntType(32), 0)
+    one = builder.insert_element(ir.Constant(kind, ir.Undefined), value, zero)
+    every = ir.Constant(ir.VectorType(ir.IntType(32), kind.count), [0] * kind.count)
+    return builder.shuffle_vector(one, ir.Constant(kind, ir.Undefined), every)
+
+
 def _first_lanes(builder, lanes: int, count):
     """The mask of lanes ``0 .. count - 1`` (``count`` an int64)."""
     index = ir.VectorType(ir.IntType(64), lanes)
-    every = ir.Constant(ir.VectorType(ir.IntType(32), lanes), [0] * lanes)
-    one = builder.insert_element(ir.Constant(index, ir.Undefined), count, every.constant[0])
-    limit = builder.shuffle_vector(one, ir.Constant(index, ir.Undefined), every)
+    limit = _broadcast(builder, index, count)
     return builder.icmp_signed("<", ir.Constant(index, list(range(lanes))), limit)
 
 
