@@ -15,8 +15,7 @@ signal are zero rows in the ring, and each input row is first copied (and conver
 to the sums' dtype) into a zero-padded line, so no pass tests for edges: the zeros
 add exact zeros, and the kernel holds no NaN or inf (`convolib.factor` gives such
 kernels no rank). Every inner loop runs over contiguous columns ("axpy" order) and
-adds up to `TAPS_PER_PASS` taps per pass (a row pass of 16 taps or more runs as one
-line, ``_direct_kernels._line``); with unit stride and dilation along axis 0
+adds up to `TAPS_PER_PASS` taps per pass; with unit stride and dilation along axis 0
 a pass of the column pass adds taps into `ROWS_PER_PASS` output rows at once, each ring
 row loaded once for all of them, into a buffer ``T`` of those rows converted into
 ``Y`` at the end. As in ``_direct_kernels``, the loops index flattened arrays with
@@ -29,7 +28,6 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._direct_kernels import LINE_MIN_TAPS, _line
 from ._launch import each_in_threads
 from ._simd import wide_vectors
 
@@ -210,11 +208,6 @@ def _row(S, src, line, left, right, ring, slot, v, at, geo, width):
     s1, d1, m1 = geo[7], geo[9], geo[11]
     for q in range(U(left), U(right)):
         line[q] = S[U(src) + q]
-    if s1 == 1 and d1 == 1 and m1 >= LINE_MIN_TAPS:
-        for i in range(U(width)):
-            ring[U(slot) + i] = 0
-        _line(ring, U(slot), line, at, 0, v, 0, m1, 0, U(width))
-        return
     if s1 == 1:
         for j in range(0, m1, TAPS_PER_PASS):
             g = min(TAPS_PER_PASS, m1 - j)
