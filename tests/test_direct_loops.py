@@ -68,6 +68,13 @@ CASES = [
     # tiles in planes (kernels of 32 taps or more), their last vectors masked
     ((2, 10, 28), (1, 5, 7), dict(mode="same", axes=(1, 2))),
     ((4, 9, 30), (2, 4, 5), dict(mode="same", dilation=(2, 1, 1))),
+    # kernel rows of 16 taps or more, each run as one line: 1 to 4 taps a lane, tiles of
+    # vectors and the outputs after them, rows of several blocks
+    ((300,), (37,), dict(mode="full")),
+    ((2, 150), (1, 70), dict(mode="same", boundary="reflect")),
+    ((2, 7, 200), (1, 3, 20), dict(mode="same", axes=(1, 2))),
+    ((4200,), (16,), dict(mode="valid")),
+    ((90,), (17,), dict(mode="full", dilation=(2,))),  # dilated: passes
 ]
 
 
@@ -165,7 +172,7 @@ def test_accumulate_adds_to_what_the_output_holds(padded, planes, workers):
     """The loops' ``accumulate`` mode (used by separable's passes) adds the sum."""
     rng = np.random.default_rng(5)
     for (sx, sk, options), dtype in itertools.product(
-        CASES[6:11] + CASES[-4:], ["float32", "float64", "int64"]
+        CASES[6:11] + CASES[-9:], ["float32", "float64", "int64"]
     ):
         x, k, spec = _prepared("correlate", sx, sk, dtype, options, 5)
         if not spec.zero_padding:
@@ -290,3 +297,23 @@ def test_the_cost_model_counts_the_loops_passes():
     from convolib.algorithms import _direct_kernels
 
     assert costs.DIRECT_TAPS_PER_PASS == _direct_kernels.TAPS_PER_PASS
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("taps", [16, 37, 70])
+def test_each_output_gets_the_same_bits_wherever_it_lies(path, taps, dtype):
+    """Kernel rows run as lines in tiles of vectors, the outputs after the last whole
+    tile in one masked tile: an output's terms come in one order whatever its place in
+    a tile, so a signal cut anywhere (as a stream's chunks cut it) gives the same bits."""
+    rng = np.random.default_rng(taps)
+    x = random_array(rng, (2, 700), dtype)
+    k = random_array(rng, (1, taps), dtype)
+
+    def valid(signal):
+        spec = build_spec("correlate", signal, k, "valid", axes=1)
+        return make_plan(spec, "direct", workers=2)(signal, k)
+
+    whole = valid(x)
+    for start, stop in ((1, 700), (7, 650), (63, 700), (64, 400), (129, 300), (200, 290)):
+        got = valid(x[:, start:stop])
+        assert np.array_equal(got, whole[:, start : stop - taps + 1])

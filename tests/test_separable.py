@@ -175,6 +175,9 @@ CASES = [
     ((6, 7, 8), (3, 2, 3), None),
     ((3, 11, 12), (1, 3, 4), (1, 2)),  # a batch axis
     ((7, 2, 9), (3, 1, 4), (0, 2)),  # axes not last
+    # rows of 16 taps or more, each run as one line (1 to 4 taps a lane), and its rest
+    ((6, 170), (3, 37), None),
+    ((2, 5, 300), (1, 2, 16), (1, 2)),
 ]
 
 

@@ -155,6 +155,35 @@ def test_masked_vectors_move_only_their_first_lanes(dtype):
     np.testing.assert_array_equal(whole, np.r_[x[2:5], np.zeros(lanes - 3, dtype)])
 
 
+@nb.njit
+def _loaded_first_if(masked, x, i, count, y):
+    _simd.store(y, 0, _simd.load_first_if(masked, x, i, count))
+
+
+@nb.njit
+def _fused_if(flag, a, b, c, out):
+    _simd.store(out, 0, _simd.fma_if(flag, _simd.load(a, 0), _simd.load(b, 0), _simd.load(c, 0)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_load_first_if_masks_only_where_asked_and_fma_if_adds_only_where_asked(dtype):
+    lanes = _simd.VECTOR_BYTES // np.dtype(dtype).itemsize
+    x = np.arange(1, 3 * lanes + 1, dtype=dtype)
+    for count in (-5, 0, 3, lanes, lanes + 9):  # outside 0 .. lanes: none or all lanes
+        kept = min(max(count, 0), lanes)
+        y = np.full(lanes, -1, dtype)
+        _loaded_first_if(True, x, 2, count, y)
+        np.testing.assert_array_equal(y, np.r_[x[2 : 2 + kept], np.zeros(lanes - kept, dtype)])
+        _loaded_first_if(False, x, 2, count, y)
+        np.testing.assert_array_equal(y, x[2 : 2 + lanes])
+    a, b, c = x[:lanes], x[lanes : 2 * lanes], x[2 * lanes :]
+    out = np.zeros(lanes, dtype)
+    _fused_if(True, a, b, c, out)
+    np.testing.assert_array_equal(out, a * b + c)
+    _fused_if(False, a, b, c, out)
+    np.testing.assert_array_equal(out, c)
+
+
 GUARD_PAGE = """
 import ctypes, mmap, numpy as np, numba as nb
 from convolib.algorithms import _simd

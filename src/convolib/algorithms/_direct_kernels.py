@@ -9,9 +9,11 @@ batch indices: ``bx[b]`` and ``bk[b]`` say which signal and kernel batch output 
 (``accumulate``).
 
 Every loop adds ``w * signal`` along contiguous output columns ("axpy" order), up to
-`TAPS_PER_PASS` taps per pass over the outputs (``_add``), and runs serially or in
-parallel over runs of output rows. Two loops share that pass (`costs.direct_padded`
-picks one):
+`TAPS_PER_PASS` taps per pass over the outputs (``_add``), or a whole kernel row of
+`LINE_MIN_TAPS` or more taps at once (``_line``: float sums in registers, each
+vector of the signal loaded once for up to four taps), and runs serially or in
+parallel over runs of output rows. Two loops share those passes
+(`costs.direct_padded` picks one):
 
 * ``_rows``: tasks of one block of one output row. Taps that fall outside the signal
   are skipped, so implicit zero padding costs nothing; near a row's ends the taps
@@ -23,10 +25,10 @@ picks one):
   where the sum has no term. A kernel of few taps reads the bands that lie inside
   the signal in place (`_band_in_place`), as copying would cost as much as the sum
   of its rows. Float sums run four rows at a time with their sums in registers
-  (`_tile_rows`). Where rows are short and the stride is 1 along the last two axes,
-  ``_planes`` runs over whole planes, each padded on its own
-  (`costs.direct_planes`): the same tiles for large kernels, passes over the plane
-  as one wide row for others.
+  (`_tile_rows`), but kernels of one row run as lines. Where rows are short and the
+  stride is 1 along the last two axes, ``_planes`` runs over whole planes, each
+  padded on its own (`costs.direct_planes`): the same tiles for large kernels,
+  passes over the plane as one wide row for others.
 
 The loops index flattened arrays with unsigned integers (``U``), which numba does
 not wrap around as it does negative indices, so the passes vectorise; and they make
@@ -38,7 +40,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 from numba.core import types
-from numba.extending import overload
+from numba.extending import overload, register_jitable
 
 from .. import costs
 from ._launch import launch
@@ -46,9 +48,11 @@ from ._simd import (
     Vector,
     add,
     fma,
+    fma_if,
     lanes,
     load,
     load_first,
+    load_first_if,
     splat,
     store,
     store_first,
@@ -156,6 +160,132 @@ def _taps_in_passes(Y, y, S, at, w, v, M, shift, n, accumulate):
         _add(Y, y, S, at, j, w, v + j, min(TAPS_PER_PASS, M - j), shift, n, False)
 
 
+LINE_MIN_TAPS = 16
+"""`_rows` adds a kernel row's taps as one run (`_line`) where it has at least this
+many, and in passes of `TAPS_PER_PASS` otherwise."""
+
+LINE_VECTORS = 8
+"""Output vectors that one of `_line`'s tiles sums in registers."""
+
+
+def _line(Y, y, S, at, q, w, v, g, shift, n):
+    """``Y[y + i] += Σ w[v + t]·S[at[q] + shift + t + i]`` over the ``g`` consecutive taps
+    ``t < g`` (``at[q + t] == at[q] + t``), for ``i < n``: float sums in registers
+    (`_line_in_registers`), others in passes (`_line_in_passes`)."""
+
+
+@overload(_line)
+def _line_overload(Y, y, S, at, q, w, v, g, shift, n):
+    if not _floats_alike(Y, S, w):
+        return _line_in_passes
+
+    def in_registers(Y, y, S, at, q, w, v, g, shift, n):
+        _line_in_registers(Y, U(y), S, U(at[q] + shift), w, U(v), U(g), U(n))
+
+    return in_registers
+
+
+@register_jitable
+def _line_in_passes(Y, y, S, at, q, w, v, g, shift, n):
+    for j in range(0, g, TAPS_PER_PASS):
+        _add(Y, y, S, at, q + j, w, v + j, min(TAPS_PER_PASS, g - j), shift, n, False)
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def _line_in_registers(Y, y, S, o, w, k, g, n):
+    """``Y[y + i] += Σ w[k + t]·S[o + t + i]`` over ``t < g``, for ``i < n``: tiles of
+    `LINE_VECTORS` vectors of outputs, each summed over all taps in registers
+    (`_line_tile`); the outputs after the last whole tile run in one more tile,
+    masked, so every output gets its terms in one order wherever it lies. Compiled
+    apart from its callers (not inlined), with one signature for each dtype."""
+    wide_vectors()
+    span = U(LINE_VECTORS) * U(lanes(Y))
+    end = n // span * span
+    for i in range(U(0), end, span):
+        _line_tile(Y, y + i, S, o + i, w, k, g, span, False)
+    if end < n:
+        _line_tile(Y, y + end, S, o + end, w, k, g, n - end, True)
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def _line_tile(Y, y, S, o, w, k, g, n, masked):
+    """``Y[y + i] += Σ w[k + t]·S[o + t + i]`` over ``t < g`` for the ``i < n`` of one tile
+    (``n`` at most its `LINE_VECTORS` vectors). The taps go by their lane ``b``: taps
+    ``b``, ``b + L``, ``b + 2L`` and ``b + 3L`` (``L`` lanes) are splatted once, and
+    each vector of ``S`` loaded from ``b`` on serves up to four of the tile's vectors
+    (`_lane_taps`), so a tap costs fewer loads than multiply-adds. Where ``masked`` (a
+    literal), loads stop at the last value the ``n`` outputs read."""
+    L = U(lanes(Y))
+    y0 = y1 = y2 = y3 = y4 = y5 = y6 = y7 = zeros(Y)
+    for c in range(U(0), g, U(4) * L):
+        for b in range(min(L, g - c)):
+            t = c + b
+            count = min(U(4), (g - t + L - U(1)) // L)  # taps t + a·L below g
+            v0 = splat(w, k + t)
+            v1 = splat(w, k + t + L) if count > 1 else v0
+            v2 = splat(w, k + t + U(2) * L) if count > 2 else v0
+            v3 = splat(w, k + t + U(3) * L) if count > 3 else v0
+            # values of S readable from o + t on: those the n outputs' sums hold
+            left = np.int64(n + g) - np.int64(t) - 1
+            if count == 4:
+                y0, y1, y2, y3, y4, y5, y6, y7 = _lane_taps(
+                    S, o + t, L, v0, v1, v2, v3, 4, masked, left, y0, y1, y2, y3, y4, y5, y6, y7
+                )
+            elif count == 3:
+                y0, y1, y2, y3, y4, y5, y6, y7 = _lane_taps(
+                    S, o + t, L, v0, v1, v2, v3, 3, masked, left, y0, y1, y2, y3, y4, y5, y6, y7
+                )
+            elif count == 2:
+                y0, y1, y2, y3, y4, y5, y6, y7 = _lane_taps(
+                    S, o + t, L, v0, v1, v2, v3, 2, masked, left, y0, y1, y2, y3, y4, y5, y6, y7
+                )
+            else:
+                y0, y1, y2, y3, y4, y5, y6, y7 = _lane_taps(
+                    S, o + t, L, v0, v1, v2, v3, 1, masked, left, y0, y1, y2, y3, y4, y5, y6, y7
+                )
+    for r, value in enumerate((y0, y1, y2, y3, y4, y5, y6, y7)):
+        _put(Y, y + U(r) * L, value, np.int64(n) - np.int64(r * L), True)
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def _lane_taps(S, o, L, v0, v1, v2, v3, taps, masked, left, y0, y1, y2, y3, y4, y5, y6, y7):
+    """The 8 vectors of sums plus ``taps`` (a literal, 1 to 4) taps of one lane: the
+    vector of ``S`` at ``o + p·L`` is tap ``a``'s term (weights ``v0`` to ``v3``) of
+    vector ``p - a``, so vector ``p`` is loaded once for all of them; where ``masked``, only
+    the values below ``left`` (counted from ``o``) are read, the rest are zeros."""
+    x = load_first_if(masked, S, o, left)
+    y0 = fma(v0, x, y0)
+    x = load_first_if(masked, S, o + L, left - np.int64(L))
+    y1, y0 = fma(v0, x, y1), fma_if(taps > 1, v1, x, y0)
+    x = load_first_if(masked, S, o + U(2) * L, left - np.int64(2 * L))
+    y2, y1, y0 = fma(v0, x, y2), fma_if(taps > 1, v1, x, y1), fma_if(taps > 2, v2, x, y0)
+    x = load_first_if(masked, S, o + U(3) * L, left - np.int64(3 * L))
+    y3, y2 = fma(v0, x, y3), fma_if(taps > 1, v1, x, y2)
+    y1, y0 = fma_if(taps > 2, v2, x, y1), fma_if(taps > 3, v3, x, y0)
+    x = load_first_if(masked, S, o + U(4) * L, left - np.int64(4 * L))
+    y4, y3 = fma(v0, x, y4), fma_if(taps > 1, v1, x, y3)
+    y2, y1 = fma_if(taps > 2, v2, x, y2), fma_if(taps > 3, v3, x, y1)
+    x = load_first_if(masked, S, o + U(5) * L, left - np.int64(5 * L))
+    y5, y4 = fma(v0, x, y5), fma_if(taps > 1, v1, x, y4)
+    y3, y2 = fma_if(taps > 2, v2, x, y3), fma_if(taps > 3, v3, x, y2)
+    x = load_first_if(masked, S, o + U(6) * L, left - np.int64(6 * L))
+    y6, y5 = fma(v0, x, y6), fma_if(taps > 1, v1, x, y5)
+    y4, y3 = fma_if(taps > 2, v2, x, y4), fma_if(taps > 3, v3, x, y3)
+    x = load_first_if(masked, S, o + U(7) * L, left - np.int64(7 * L))
+    y7, y6 = fma(v0, x, y7), fma_if(taps > 1, v1, x, y6)
+    y5, y4 = fma_if(taps > 2, v2, x, y5), fma_if(taps > 3, v3, x, y4)
+    if taps > 1:  # vectors past the tile's: only the later taps read them
+        x = load_first_if(masked, S, o + U(8) * L, left - np.int64(8 * L))
+        y7, y6, y5 = fma(v1, x, y7), fma_if(taps > 2, v2, x, y6), fma_if(taps > 3, v3, x, y5)
+    if taps > 2:
+        x = load_first_if(masked, S, o + U(9) * L, left - np.int64(9 * L))
+        y7, y6 = fma(v2, x, y7), fma_if(taps > 3, v3, x, y6)
+    if taps > 3:
+        x = load_first_if(masked, S, o + U(10) * L, left - np.int64(10 * L))
+        y7 = fma(v3, x, y7)
+    return y0, y1, y2, y3, y4, y5, y6, y7
+
+
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
 def _rows(t0, t1, S, W, bx, bk, geo, Y, accumulate):
     """Tasks ``t0 .. t1 - 1``: task ``t`` is column block ``t % blocks`` of output row
@@ -168,6 +298,9 @@ def _rows(t0, t1, S, W, bx, bk, geo, Y, accumulate):
     blocks = (O2 + block - 1) // block
     size = m0 * m1 * m2 + TAPS_PER_PASS
     at, col, w = np.zeros(size, np.int64), np.zeros(size, np.int64), np.zeros(size, W.dtype)
+    # a kernel row's taps in one run (`_line`), contiguous in the signal, or in passes
+    lined = _lined(geo)
+    step = m2 if lined else TAPS_PER_PASS
     c = t0 % blocks
     i1 = t0 // blocks % O1
     i0 = t0 // blocks // O1 % O0
@@ -212,13 +345,15 @@ def _rows(t0, t1, S, W, bx, bk, geo, Y, accumulate):
                         v, y, a, step = W[wb + j2], U(yb + first), U(sb + first * s2 + off), U(s2)
                         for i in range(U(last - first)):
                             Y[y + i] += v * S[a + i * step]
-        for q in range(0, count, TAPS_PER_PASS):
-            g = min(TAPS_PER_PASS, count - q)
+        for q in range(0, count, step):
+            g = min(step, count - q)
             # [first, last): the outputs for which all g taps lie inside the row
             first, last = c0, c1
             for r in range(q, q + g):
                 first, last = max(first, -col[r]), min(last, n2 - col[r])
-            if last > first:
+            if last > first and lined:
+                _line(Y, U(yb + first), S, at, q, w, q, g, first, U(last - first))
+            elif last > first:
                 _add(Y, U(yb + first), S, at, q, w, q, g, first, U(last - first), False)
             for r in range(q, q + g):  # the edges, tap by tap
                 f, e = max(c0, -col[r]), min(c1, n2 - col[r])
@@ -253,9 +388,11 @@ def _offsets(geo, height, width):
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
-def _row(Y, y, P, row, at, w, wb, M, s2, n, accumulate):
+def _row(Y, y, P, row, at, w, wb, geo, n, accumulate):
     """Output row ``Y[y : y + n]`` from the padded buffer ``P``, its window starting at
-    ``row``: every tap, a pass of 8 at a time (stride 1) or one by one."""
+    ``row``: each kernel row's taps as one run (`_lined`), or every tap in passes of 8
+    (stride 1) or one by one."""
+    s2, m2, M = geo[5], geo[17], geo[15] * geo[16] * geo[17]
     if s2 != 1:
         if not accumulate:
             for i in range(n):
@@ -265,7 +402,21 @@ def _row(Y, y, P, row, at, w, wb, M, s2, n, accumulate):
             for i in range(n):
                 Y[y + i] += v * P[a + i * step]
         return
-    _taps_in_passes(Y, y, P, at, w, wb, M, row, n, accumulate)
+    if not _lined(geo):
+        _taps_in_passes(Y, y, P, at, w, wb, M, row, n, accumulate)
+        return
+    if not accumulate:
+        for i in range(n):
+            Y[y + i] = 0
+    for j in range(0, M, m2):
+        _line(Y, y, P, at, j, w, wb + j, m2, row, n)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _lined(geo):
+    """Whether the loops add each kernel row's taps as one run (`_line`): stride and
+    dilation 1 along the last axis, and `LINE_MIN_TAPS` or more taps in a row."""
+    return geo[5] == 1 and geo[8] == 1 and geo[17] >= LINE_MIN_TAPS
 
 
 TILE_ROWS = 4
@@ -308,9 +459,8 @@ def _tile_rows_overload(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumula
 
 
 def _tile_rows_by_row(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
-    M = geo[15] * geo[16] * geo[17]
     for r in range(TILE_ROWS):
-        _row(Y, y + U(r * O2), P, row + r * len2, at, w, wb, M, 1, U(O2), accumulate)
+        _row(Y, y + U(r * O2), P, row + r * len2, at, w, wb, geo, U(O2), accumulate)
 
 
 def _tile_rows_in_registers(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
@@ -360,10 +510,9 @@ def _tile_rows_in_registers(Y, y, O2, P, row, len2, height, w, wb, geo, at, accu
         _put(Y, y + U(3 * O2) + i, y30, left, accumulate)
         _put(Y, y + U(3 * O2) + i + half, y31, left - lanes(Y), accumulate)
     if end < U(O2):
-        M = m0 * m1 * m2
         for r in range(TILE_ROWS):
             y_r, row_r = y + U(r * O2) + end, U(row + r * len2) + end
-            _row(Y, y_r, P, row_r, at, w, wb, M, 1, U(O2) - end, accumulate)
+            _row(Y, y_r, P, row_r, at, w, wb, geo, U(O2) - end, accumulate)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -510,7 +659,7 @@ def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
                     for i in range(U(lo2 + n2), U(len2)):
                         slab[dst + i] = S[src + U(_source(np.int64(i) - lo2, n2, rule))]
         tiled = r0
-        if s1 == 1 and s2 == 1 and d1 == 1:
+        if s1 == 1 and s2 == 1 and d1 == 1 and (m1 > 1 or not _lined(geo)):
             while tiled + TILE_ROWS <= r1:
                 y = U(((b * O0 + i0) * O1 + tiled) * O2)
                 row = base + (tiled - r0) * len2
@@ -518,7 +667,7 @@ def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
                 tiled += TILE_ROWS
         for i1 in range(tiled, r1):
             y = U(((b * O0 + i0) * O1 + i1) * O2)
-            _row(Y, y, P, base + (i1 - r0) * s1 * len2, at, w, wb, M, s2, U(O2), accumulate)
+            _row(Y, y, P, base + (i1 - r0) * s1 * len2, at, w, wb, geo, U(O2), accumulate)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -607,7 +756,7 @@ def _planes(q0, q1, S, at, w, bx, bk, geo, Y, accumulate):
                 at_y, row = y + U(i1 * O2), i1 * len2
                 _tile_rows(Y, at_y, O2, slab, row, len2, len1, w, wb, geo, at, accumulate)
             for i1 in range(O1 // TILE_ROWS * TILE_ROWS, O1):
-                _row(Y, y + U(i1 * O2), slab, i1 * len2, at, w, wb, M, 1, U(O2), accumulate)
+                _row(Y, y + U(i1 * O2), slab, i1 * len2, at, w, wb, geo, U(O2), accumulate)
             continue
         _taps_in_passes(wide, U(0), slab, at, w, wb, M, 0, n, False)
         for i1 in range(O1):

@@ -178,6 +178,14 @@ def _masked(builder, operation: str, vector: Vector, result, operands):
     return builder.call(cgutils.get_or_insert_function(builder.module, kind, name), operands)
 
 
+def _load_masked(builder, vector: Vector, kind, pointer, count):
+    """The ``vector`` at ``pointer`` (LLVM type ``kind``), its lanes from ``count`` on
+    zeros and not read."""
+    mask = _first_lanes(builder, vector.lanes, count)
+    align = ir.Constant(ir.IntType(32), vector.dtype.bitwidth // 8)
+    return _masked(builder, "load", vector, kind, [pointer, align, mask, ir.Constant(kind, None)])
+
+
 @intrinsic
 def load_first(typingctx, array, index, count):
     """The `Vector` of ``array[index : index + count]`` and zeros after it (``count``
@@ -188,12 +196,36 @@ def load_first(typingctx, array, index, count):
     def codegen(context, builder, signature, args):
         kind = context.get_value_type(vector)
         pointer = _vector_at(context, builder, signature, args, kind)
-        mask = _first_lanes(builder, vector.lanes, args[2])
-        align = ir.Constant(ir.IntType(32), array.dtype.bitwidth // 8)
-        operands = [pointer, align, mask, ir.Constant(kind, None)]
-        return _masked(builder, "load", vector, kind, operands)
+        return _load_masked(builder, vector, kind, pointer, args[2])
 
     return vector(array, index, types.int64), codegen
+
+
+@intrinsic
+def load_first_if(typingctx, masked, array, index, count):
+    """``load_first(array, index, count)`` where ``masked``, else ``load(array, index)``;
+    ``count`` may lie outside ``0 .. lanes`` (none or all lanes). A constant ``masked``
+    leaves one of the two in the compiled loop."""
+    _check_array(array)
+    vector = Vector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        kind = context.get_value_type(vector)
+        address = _address(context, builder, signature.args[1], args[1], args[2])
+        pointer = builder.bitcast(address, kind.as_pointer())
+        with builder.if_else(args[0]) as (then, otherwise):
+            with then:
+                part = _load_masked(builder, vector, kind, pointer, args[3])
+                part_block = builder.block
+            with otherwise:
+                whole = builder.load(pointer, align=array.dtype.bitwidth // 8)
+                whole_block = builder.block
+        value = builder.phi(kind)
+        value.add_incoming(part, part_block)
+        value.add_incoming(whole, whole_block)
+        return value
+
+    return vector(types.boolean, array, index, types.int64), codegen
 
 
 @intrinsic
@@ -225,17 +257,35 @@ def add(typingctx, a, b):
 
 
 @intrinsic
+def fma_if(typingctx, flag, a, b, c):
+    """``fma(a, b, c)`` where ``flag``, else ``c``: a constant ``flag`` leaves one of
+    them in the compiled loop."""
+    if not (isinstance(a, Vector) and a == b == c):
+        raise TypingError(f"three vectors of one type are needed, not {a}, {b} and {c}")
+
+    def codegen(context, builder, signature, args):
+        return builder.select(args[0], _fma(builder, a, *args[1:]), args[3])
+
+    return a(types.boolean, a, b, c), codegen
+
+
+@intrinsic
 def fma(typingctx, a, b, c):
     """``a · b + c`` lane by lane, rounded once (LLVM's ``llvm.fma``)."""
     if not (isinstance(a, Vector) and a == b == c):
         raise TypingError(f"three vectors of one type are needed, not {a}, {b} and {c}")
 
     def codegen(context, builder, signature, args):
-        kind = args[0].type
-        name = f"llvm.fma.v{a.lanes}f{a.dtype.bitwidth}"
-        function = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(kind, [kind] * 3), name
-        )
-        return builder.call(function, args)
+        return _fma(builder, a, *args)
 
     return a(a, b, c), codegen
+
+
+def _fma(builder, vector: Vector, a, b, c):
+    """A call of LLVM's ``llvm.fma`` on three values of type ``vector``."""
+    kind = a.type
+    name = f"llvm.fma.v{vector.lanes}f{vector.dtype.bitwidth}"
+    function = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(kind, [kind] * 3), name
+    )
+    return builder.call(function, [a, b, c])
