@@ -45,6 +45,7 @@ from numba.extending import overload, register_jitable
 from .. import costs
 from ._launch import launch
 from ._simd import (
+    MANY_REGISTERS,
     Vector,
     add,
     fma,
@@ -427,6 +428,11 @@ PLANE_TILE_MIN_TAPS = 32
 passes over the wide row for fewer: on 28² float32 planes, tiles ran 1.1-1.4x faster
 for 7×7 kernels, 0.93x for 5×5 and 0.7-0.8x for 1×1 to 3×3."""
 
+TILE_VECTORS = 2 if MANY_REGISTERS else 1
+"""Vectors of columns in each row of `_tile_rows`' tiles: with 16 vector registers,
+two would leave the 8 vectors of sums no room (on Zen 3, 5×5 and 7×7 kernels ran
+1.4-1.6x faster one vector wide)."""
+
 TILE_COLUMNS = 32
 """The most columns one of `_tile_rows`' tiles covers: two 64-byte vectors of float32."""
 
@@ -449,7 +455,7 @@ def _floats_alike(Y, P, w) -> bool:
 
 @overload(_tile_columns)
 def _tile_columns_overload(Y, P, w):
-    columns = 2 * Vector(Y.dtype).lanes if _floats_alike(Y, P, w) else 0
+    columns = TILE_VECTORS * Vector(Y.dtype).lanes if _floats_alike(Y, P, w) else 0
     return lambda Y, P, w: columns
 
 
@@ -464,55 +470,93 @@ def _tile_rows_by_row(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate
 
 
 def _tile_rows_in_registers(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
-    """Tiles of 4 rows by two vectors of columns, each summed in 8 vectors of registers
-    over all taps: a vector of ``P`` loaded once serves the (up to 4) kernel rows that
-    read it for the tile's rows, so a tap costs fewer loads than multiply-adds. A last
-    tile that covers fewer columns stores only those (`_put`); it runs where ``P``
-    holds the values its vectors read past the row, and otherwise those columns run
-    row by row."""
+    """Tiles of 4 rows by `TILE_VECTORS` vectors of columns, each summed in registers
+    over all taps (`_tile_shared` or `_tile_by_taps`). A last tile that covers fewer
+    columns stores only those (`_put`); it runs where ``P`` holds the values its
+    vectors read past the row, and otherwise those columns run row by row."""
     wide_vectors()
-    d0, d2, m0, m1, m2 = geo[6], geo[8], geo[15], geo[16], geo[17]
-    half = U(lanes(Y))
-    step = U(2) * half  # the columns of a tile
-    planes, width = U(d0 * height * len2), U(len2)
+    d0, m0, m1, m2 = geo[6], geo[15], geo[16], geo[17]
+    step = U(TILE_VECTORS) * U(lanes(Y))  # the columns of a tile
+    planes, width, d2 = U(d0 * height * len2), U(len2), U(geo[8])
     end = U(O2) // step * step
-    reach = U(row) + U(m0 - 1) * planes + U(m1 + TILE_ROWS - 2) * width + U(m2 - 1) * U(d2)
+    reach = U(row) + U(m0 - 1) * planes + U(m1 + TILE_ROWS - 2) * width + U(m2 - 1) * d2
     if end < U(O2) and reach + end + step <= U(len(P)):
         end = U(O2)
     for i in range(U(0), end, step):
-        y00 = y01 = y10 = y11 = y20 = y21 = y30 = y31 = zeros(Y)
-        for j0 in range(U(m0)):
-            for p in range(U(m1 + TILE_ROWS - 1)):
-                line = U(row) + j0 * planes + p * width + i
-                for j2 in range(U(m2)):
-                    o = line + j2 * U(d2)
-                    x0, x1 = load(P, o), load(P, o + half)
-                    k = U(wb) + (j0 * U(m1) + p) * U(m2) + j2  # the tap of kernel row p
-                    if p < U(m1):
-                        v = splat(w, k)
-                        y00, y01 = fma(v, x0, y00), fma(v, x1, y01)
-                    if U(1) <= p < U(m1 + 1):
-                        v = splat(w, k - U(1) * U(m2))
-                        y10, y11 = fma(v, x0, y10), fma(v, x1, y11)
-                    if U(2) <= p < U(m1 + 2):
-                        v = splat(w, k - U(2) * U(m2))
-                        y20, y21 = fma(v, x0, y20), fma(v, x1, y21)
-                    if U(3) <= p < U(m1 + 3):
-                        v = splat(w, k - U(3) * U(m2))
-                        y30, y31 = fma(v, x0, y30), fma(v, x1, y31)
+        at_y, at_p = y + i, U(row) + i
         left = np.int64(O2) - np.int64(i)  # columns from the tile's first on
-        _put(Y, y + i, y00, left, accumulate)
-        _put(Y, y + i + half, y01, left - lanes(Y), accumulate)
-        _put(Y, y + U(1 * O2) + i, y10, left, accumulate)
-        _put(Y, y + U(1 * O2) + i + half, y11, left - lanes(Y), accumulate)
-        _put(Y, y + U(2 * O2) + i, y20, left, accumulate)
-        _put(Y, y + U(2 * O2) + i + half, y21, left - lanes(Y), accumulate)
-        _put(Y, y + U(3 * O2) + i, y30, left, accumulate)
-        _put(Y, y + U(3 * O2) + i + half, y31, left - lanes(Y), accumulate)
+        if TILE_VECTORS == 2:
+            _tile_shared(Y, at_y, U(O2), P, at_p, width, planes, d2, w, wb, geo, left, accumulate)
+        else:
+            _tile_by_taps(Y, at_y, U(O2), P, at_p, width, planes, d2, w, wb, geo, left, accumulate)
     if end < U(O2):
         for r in range(TILE_ROWS):
             y_r, row_r = y + U(r * O2) + end, U(row + r * len2) + end
             _row(Y, y_r, P, row_r, at, w, wb, geo, U(O2) - end, accumulate)
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def _tile_shared(Y, y, O2, P, row, width, planes, d2, w, wb, geo, left, accumulate):
+    """One tile of 4 rows by two vectors, its 8 vectors of sums in registers (32 of
+    them, `MANY_REGISTERS`): a vector of ``P`` loaded once serves the (up to 4) kernel
+    rows that read it for the tile's rows, so a tap costs fewer loads than
+    multiply-adds."""
+    m0, m1, m2 = geo[15], geo[16], geo[17]
+    half = U(lanes(Y))
+    y00 = y01 = y10 = y11 = y20 = y21 = y30 = y31 = zeros(Y)
+    for j0 in range(U(m0)):
+        for p in range(U(m1 + TILE_ROWS - 1)):
+            line = row + j0 * planes + p * width
+            for j2 in range(U(m2)):
+                o = line + j2 * d2
+                x0, x1 = load(P, o), load(P, o + half)
+                k = U(wb) + (j0 * U(m1) + p) * U(m2) + j2  # the tap of kernel row p
+                if p < U(m1):
+                    v = splat(w, k)
+                    y00, y01 = fma(v, x0, y00), fma(v, x1, y01)
+                if U(1) <= p < U(m1 + 1):
+                    v = splat(w, k - U(1) * U(m2))
+                    y10, y11 = fma(v, x0, y10), fma(v, x1, y11)
+                if U(2) <= p < U(m1 + 2):
+                    v = splat(w, k - U(2) * U(m2))
+                    y20, y21 = fma(v, x0, y20), fma(v, x1, y21)
+                if U(3) <= p < U(m1 + 3):
+                    v = splat(w, k - U(3) * U(m2))
+                    y30, y31 = fma(v, x0, y30), fma(v, x1, y31)
+    L = lanes(Y)
+    _put(Y, y, y00, left, accumulate)
+    _put(Y, y + half, y01, left - L, accumulate)
+    _put(Y, y + O2, y10, left, accumulate)
+    _put(Y, y + O2 + half, y11, left - L, accumulate)
+    _put(Y, y + U(2) * O2, y20, left, accumulate)
+    _put(Y, y + U(2) * O2 + half, y21, left - L, accumulate)
+    _put(Y, y + U(3) * O2, y30, left, accumulate)
+    _put(Y, y + U(3) * O2 + half, y31, left - L, accumulate)
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def _tile_by_taps(Y, y, O2, P, row, width, planes, d2, w, wb, geo, left, accumulate):
+    """One tile of 4 rows by one vector, its 4 vectors of sums in registers (16 of
+    them, not `MANY_REGISTERS`): each tap is splatted once and multiplies a vector of
+    each row, with no tests in the loop. The terms come in the order `_tile_shared`
+    adds them."""
+    m0, m1, m2 = geo[15], geo[16], geo[17]
+    y0 = y1 = y2 = y3 = zeros(Y)
+    for j0 in range(U(m0)):
+        for j1 in range(U(m1)):
+            line = row + j0 * planes + j1 * width
+            k = U(wb) + (j0 * U(m1) + j1) * U(m2)
+            for j2 in range(U(m2)):
+                o = line + j2 * d2
+                v = splat(w, k + j2)
+                y0 = fma(v, load(P, o), y0)
+                y1 = fma(v, load(P, o + width), y1)
+                y2 = fma(v, load(P, o + U(2) * width), y2)
+                y3 = fma(v, load(P, o + U(3) * width), y3)
+    _put(Y, y, y0, left, accumulate)
+    _put(Y, y + O2, y1, left, accumulate)
+    _put(Y, y + U(2) * O2, y2, left, accumulate)
+    _put(Y, y + U(3) * O2, y3, left, accumulate)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -543,10 +587,13 @@ def _copy_values(dst, d, src, s, n):
 
 
 def _copy_vectors(dst, d, src, s, n):
+    # no masked stores: AMD's are microcode, slower than the values one by one
     step = U(lanes(dst))
-    for i in range(U(0), U(n), step):
-        value = zeros(dst) if src is None else load_first(src, U(s) + i, np.int64(U(n) - i))
-        store_first(dst, U(d) + i, value, np.int64(U(n) - i))
+    whole = U(n) // step * step
+    for i in range(U(0), whole, step):
+        store(dst, U(d) + i, zeros(dst) if src is None else load(src, U(s) + i))
+    for i in range(whole, U(n)):
+        dst[U(d) + i] = 0 if src is None else src[U(s) + i]
 
 
 ZEROS, EDGE, REFLECT, SYMMETRIC, WRAP = range(5)

@@ -42,6 +42,18 @@ def wide_vectors(typingctx):
     return types.none(), codegen
 
 
+def _host_has_avx512() -> bool:
+    from llvmlite import binding
+
+    return bool(binding.get_host_cpu_features().get("avx512f", False))
+
+
+MANY_REGISTERS = _host_has_avx512()
+"""Whether the CPU has 32 vector registers (AVX-512) rather than 16 (AVX2): a loop
+that keeps 16 `Vector` values live needs 32 registers without AVX-512, where each
+`Vector` takes two, and spills to memory."""
+
+
 VECTOR_BYTES = 64
 """The width of `Vector`: one 512-bit register (two 256-bit ones on CPUs without
 AVX-512, which LLVM splits it into)."""
