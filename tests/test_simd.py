@@ -130,9 +130,18 @@ def test_vectors_refuse_arrays_they_cannot_hold():
         _copy(np.zeros((4, 16)), np.zeros((4, 16)))
 
 
-@nb.njit
-def _copy_first(x, i, count, y, j):
-    _simd.store_first(y, j, _simd.load_first(x, i, count), count)
+def _copier(store_first):
+    @nb.njit
+    def copy_first(x, i, count, y, j):
+        store_first(y, j, _simd.load_first(x, i, count), count)
+
+    return copy_first
+
+
+_COPIERS = {
+    "masked": _copier(_simd._store_first_masked),
+    "in parts": _copier(_simd._store_first_in_parts),
+}
 
 
 @nb.njit
@@ -140,15 +149,19 @@ def _store_loaded_first(x, i, count, y):
     _simd.store(y, 0, _simd.load_first(x, i, count))
 
 
+@pytest.mark.parametrize("store", _COPIERS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_masked_vectors_move_only_their_first_lanes(dtype):
+def test_masked_vectors_move_only_their_first_lanes(dtype, store):
+    """Every count a store in parts splits differently, and counts outside 0 .. lanes
+    (none or all lanes)."""
     lanes = _simd.VECTOR_BYTES // np.dtype(dtype).itemsize
     x = np.arange(1, 3 * lanes + 1, dtype=dtype)
-    for count in (0, 1, lanes - 1, lanes):
+    for count in (-3, *range(lanes + 1)):
         y = np.full(3 * lanes, -1, dtype)
-        _copy_first(x, 3, count, y, 5)
+        _COPIERS[store](x, 3, count, y, 5)
         expected = np.full(3 * lanes, -1, dtype)
-        expected[5 : 5 + count] = x[3 : 3 + count]
+        kept = max(count, 0)
+        expected[5 : 5 + kept] = x[3 : 3 + kept]
         np.testing.assert_array_equal(y, expected)
     whole = np.full(lanes, -1, dtype)
     _store_loaded_first(x, 2, 3, whole)
@@ -195,8 +208,8 @@ x = np.frombuffer(memory, np.float32, count=page // 4)  # the page before the gu
 
 @nb.njit
 def copy(x, i, count, y):
-    _simd.store_first(y, 0, _simd.load_first(x, i, count), count)
-    _simd.store_first(x, i, _simd.load_first(y, 0, count), count)
+    STORE(y, 0, _simd.load_first(x, i, count), count)
+    STORE(x, i, _simd.load_first(y, 0, count), count)
 
 y = np.zeros(16, np.float32)
 x[-3:] = 7
@@ -205,11 +218,11 @@ print(y[:4].tolist())
 """
 
 
-def test_masked_vectors_touch_no_memory_past_their_lanes():
+@pytest.mark.parametrize("store", ["_store_first_masked", "_store_first_in_parts"])
+def test_masked_vectors_touch_no_memory_past_their_lanes(store):
     """Three values at the end of a page followed by one that may not be read or
-    written: a masked load and store of them must not fault."""
-    run = subprocess.run(
-        [sys.executable, "-c", GUARD_PAGE], check=False, capture_output=True, text=True
-    )
+    written: a masked load and a store of them (masked or in parts) must not fault."""
+    script = GUARD_PAGE.replace("STORE", f"_simd.{store}")
+    run = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["[7.0,", "7.0,", "7.0,", "0.0]"]

@@ -45,7 +45,7 @@ from numba.extending import overload, register_jitable
 from .. import costs
 from ._launch import launch
 from ._simd import (
-    MANY_REGISTERS,
+    AVX512,
     Vector,
     add,
     fma,
@@ -428,7 +428,7 @@ PLANE_TILE_MIN_TAPS = 32
 passes over the wide row for fewer: on 28² float32 planes, tiles ran 1.1-1.4x faster
 for 7×7 kernels, 0.93x for 5×5 and 0.7-0.8x for 1×1 to 3×3."""
 
-TILE_VECTORS = 2 if MANY_REGISTERS else 1
+TILE_VECTORS = 2 if AVX512 else 1
 """Vectors of columns in each row of `_tile_rows`' tiles: with 16 vector registers,
 two would leave the 8 vectors of sums no room (on Zen 3, 5×5 and 7×7 kernels ran
 1.4-1.6x faster one vector wide)."""
@@ -498,7 +498,7 @@ def _tile_rows_in_registers(Y, y, O2, P, row, len2, height, w, wb, geo, at, accu
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
 def _tile_shared(Y, y, O2, P, row, width, planes, d2, w, wb, geo, left, accumulate):
     """One tile of 4 rows by two vectors, its 8 vectors of sums in registers (32 of
-    them, `MANY_REGISTERS`): a vector of ``P`` loaded once serves the (up to 4) kernel
+    them, `AVX512`): a vector of ``P`` loaded once serves the (up to 4) kernel
     rows that read it for the tile's rows, so a tap costs fewer loads than
     multiply-adds."""
     m0, m1, m2 = geo[15], geo[16], geo[17]
@@ -537,7 +537,7 @@ def _tile_shared(Y, y, O2, P, row, width, planes, d2, w, wb, geo, left, accumula
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
 def _tile_by_taps(Y, y, O2, P, row, width, planes, d2, w, wb, geo, left, accumulate):
     """One tile of 4 rows by one vector, its 4 vectors of sums in registers (16 of
-    them, not `MANY_REGISTERS`): each tap is splatted once and multiplies a vector of
+    them, without `AVX512`): each tap is splatted once and multiplies a vector of
     each row, with no tests in the loop. The terms come in the order `_tile_shared`
     adds them."""
     m0, m1, m2 = geo[15], geo[16], geo[17]
@@ -571,7 +571,7 @@ def _put(Y, at, value, count, accumulate):
 
 def _copy(dst, d, src, s, n):
     """``dst[d : d + n] = src[s : s + n]``, or zeros where ``src`` is None: float runs a
-    vector at a time, the last one masked (`_copy_vectors`), others value by value."""
+    vector at a time, the last one in part (`store_first`), others value by value."""
 
 
 @overload(_copy, jit_options={"fastmath": {"contract"}})
@@ -587,13 +587,14 @@ def _copy_values(dst, d, src, s, n):
 
 
 def _copy_vectors(dst, d, src, s, n):
-    # no masked stores: AMD's are microcode, slower than the values one by one
     step = U(lanes(dst))
     whole = U(n) // step * step
     for i in range(U(0), whole, step):
         store(dst, U(d) + i, zeros(dst) if src is None else load(src, U(s) + i))
-    for i in range(whole, U(n)):
-        dst[U(d) + i] = 0 if src is None else src[U(s) + i]
+    if whole < U(n):
+        rest = np.int64(U(n) - whole)
+        tail = zeros(dst) if src is None else load_first(src, U(s) + whole, rest)
+        store_first(dst, U(d) + whole, tail, rest)
 
 
 ZEROS, EDGE, REFLECT, SYMMETRIC, WRAP = range(5)

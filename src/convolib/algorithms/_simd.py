@@ -48,10 +48,11 @@ def _host_has_avx512() -> bool:
     return bool(binding.get_host_cpu_features().get("avx512f", False))
 
 
-MANY_REGISTERS = _host_has_avx512()
-"""Whether the CPU has 32 vector registers (AVX-512) rather than 16 (AVX2): a loop
-that keeps 16 `Vector` values live needs 32 registers without AVX-512, where each
-`Vector` takes two, and spills to memory."""
+AVX512 = _host_has_avx512()
+"""Whether the CPU has AVX-512. Without it there are 16 vector registers rather than
+32, so a loop that keeps 16 `Vector` values live (each takes two) spills to memory;
+and a masked store is AVX's ``vmaskmovps``, which AMD's Zen runs as microcode (about
+ten times a plain store's cost), so `store_first` stores in parts instead."""
 
 
 VECTOR_BYTES = 64
@@ -240,20 +241,66 @@ def load_first_if(typingctx, masked, array, index, count):
     return vector(types.boolean, array, index, types.int64), codegen
 
 
-@intrinsic
-def store_first(typingctx, array, index, value, count):
-    """``array[index : index + count] = value[:count]`` (``count`` at most `lanes`):
-    nothing past them is written."""
-    _check_array(array, value)
+def _store_first(masked: bool):
+    """`store_first` as one masked store (``masked``), or in parts (`_store_in_parts`)."""
 
-    def codegen(context, builder, signature, args):
-        pointer = _vector_at(context, builder, signature, args, args[2].type)
-        mask = _first_lanes(builder, value.lanes, args[3])
-        align = ir.Constant(ir.IntType(32), array.dtype.bitwidth // 8)
-        _masked(builder, "store", value, ir.VoidType(), [args[2], pointer, align, mask])
-        return context.get_dummy_value()
+    @intrinsic
+    def store_first(typingctx, array, index, value, count):
+        _check_array(array, value)
+        align = array.dtype.bitwidth // 8
 
-    return types.none(array, index, value, types.int64), codegen
+        def codegen(context, builder, signature, args):
+            pointer = _vector_at(context, builder, signature, args, args[2].type)
+            if masked:
+                mask = _first_lanes(builder, value.lanes, args[3])
+                operands = [args[2], pointer, ir.Constant(ir.IntType(32), align), mask]
+                _masked(builder, "store", value, ir.VoidType(), operands)
+            else:
+                _store_in_parts(builder, args[2], pointer, args[3], align)
+            return context.get_dummy_value()
+
+        return types.none(array, index, value, types.int64), codegen
+
+    return store_first
+
+
+def _store_in_parts(builder, vector, pointer, count, align: int):
+    """Store the first ``count`` lanes of ``vector`` at ``pointer`` (all where ``count``
+    reaches its lanes, none where it is not positive) with plain stores: the half,
+    quarter, ... down to one lane that each bit of ``count`` asks for, each part the
+    low lanes of those not yet stored."""
+    lanes, element = vector.type.count, vector.type.element
+    whole = builder.icmp_signed(">=", count, ir.Constant(count.type, lanes))
+    with builder.if_else(whole) as (then, otherwise):
+        with then:
+            builder.store(vector, pointer, align=align)
+        with otherwise:
+            zero = ir.Constant(count.type, 0)
+            count = builder.select(builder.icmp_signed(">", count, zero), count, zero)
+            first = builder.bitcast(pointer, element.as_pointer())
+            rest, offset, size = vector, zero, lanes // 2
+            while size:
+                low, high = (_lanes_of(builder, rest, start, size) for start in (0, size))
+                bit = builder.and_(count, ir.Constant(count.type, size))
+                taken = builder.icmp_unsigned("!=", bit, zero)
+                with builder.if_then(taken):
+                    part = builder.bitcast(builder.gep(first, [offset]), low.type.as_pointer())
+                    builder.store(low, part, align=align)
+                rest = builder.select(taken, high, low)
+                offset = builder.add(offset, bit)
+                size //= 2
+
+
+def _lanes_of(builder, vector, start: int, count: int):
+    """Lanes ``start .. start + count - 1`` of ``vector``, as a vector of ``count``."""
+    indices = ir.Constant(ir.VectorType(ir.IntType(32), count), list(range(start, start + count)))
+    return builder.shuffle_vector(vector, ir.Constant(vector.type, ir.Undefined), indices)
+
+
+_store_first_masked, _store_first_in_parts = _store_first(True), _store_first(False)
+store_first = _store_first_masked if AVX512 else _store_first_in_parts
+"""``array[index : index + count] = value[:count]`` (``count`` at most `lanes`):
+nothing past them is written."""
 
 
 @intrinsic
