@@ -223,6 +223,8 @@ def test_masked_vectors_touch_no_memory_past_their_lanes(store):
     """Three values at the end of a page followed by one that may not be read or
     written: a masked load and a store of them (masked or in parts) must not fault."""
     script = GUARD_PAGE.replace("STORE", f"_simd.{store}")
-    run = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["[7.0,", "7.0,", "7.0,", "0.0]"]

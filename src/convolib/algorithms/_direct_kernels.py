@@ -24,11 +24,11 @@ parallel over runs of output rows. Two loops share those passes
   row. A kernel holding NaN or inf runs on ``_rows`` instead: ``0 * inf`` is NaN
   where the sum has no term. A kernel of few taps reads the bands that lie inside
   the signal in place (`_band_in_place`), as copying would cost as much as the sum
-  of its rows. Float sums run four rows at a time with their sums in registers
-  (`_tile_rows`), but kernels of one row run as lines. Where rows are short and the
-  stride is 1 along the last two axes, ``_planes`` runs over whole planes, each
-  padded on its own (`costs.direct_planes`): the same tiles for large kernels,
-  passes over the plane as one wide row for others.
+  of its rows. On CPUs with AVX-512, float sums run four rows at a time with their
+  sums in registers (`_tile_rows`), but kernels of one row run as lines. Where rows
+  are short and the stride is 1 along the last two axes, ``_planes`` runs over whole
+  planes, each padded on its own (`costs.direct_planes`): the same tiles for large
+  kernels (where `TILES`), passes over the plane as one wide row for others.
 
 The loops index flattened arrays with unsigned integers (``U``), which numba does
 not wrap around as it does negative indices, so the passes vectorise; and they make
@@ -428,10 +428,12 @@ PLANE_TILE_MIN_TAPS = 32
 passes over the wide row for fewer: on 28² float32 planes, tiles ran 1.1-1.4x faster
 for 7×7 kernels, 0.93x for 5×5 and 0.7-0.8x for 1×1 to 3×3."""
 
-TILE_VECTORS = 2 if AVX512 else 1
-"""Vectors of columns in each row of `_tile_rows`' tiles: with 16 vector registers,
-two would leave the 8 vectors of sums no room (on Zen 3, 5×5 and 7×7 kernels ran
-1.4-1.6x faster one vector wide)."""
+TILES = AVX512
+"""Whether the padded loops run float sums in `_tile_rows`' tiles, of 4 rows by two
+`Vector`s: only with AVX-512's 32 vector registers. With 16 (Zen 3) the 8 vectors of
+sums leave no room; and there, tiles one vector wide, each tap taken once for all four
+rows, ran slower than the rows' passes (one thread: 5×5 to 11×11 on 2048² and 5×5×5
+on 256³ 1.25-1.85x slower; depthwise 7×7 planes, n5, 1.3x on two)."""
 
 TILE_COLUMNS = 32
 """The most columns one of `_tile_rows`' tiles covers: two 64-byte vectors of float32."""
@@ -440,8 +442,8 @@ TILE_COLUMNS = 32
 def _tile_rows(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
     """`TILE_ROWS` output rows ``Y[y + r·O2 : y + r·O2 + O2]`` from the padded buffer
     ``P`` (stride 1 along both axes, no dilation between rows), their windows starting
-    at ``row + r·len2``; float sums in registers (`_tile_rows_in_registers`), others
-    row by row (`_row`)."""
+    at ``row + r·len2``; float sums in registers where `TILES`
+    (`_tile_rows_in_registers`), others row by row (`_row`)."""
 
 
 def _tile_columns(Y, P, w):
@@ -453,15 +455,19 @@ def _floats_alike(Y, P, w) -> bool:
     return isinstance(Y.dtype, types.Float) and Y.dtype == P.dtype == w.dtype
 
 
+def _tiled(Y, P, w) -> bool:
+    return TILES and _floats_alike(Y, P, w)
+
+
 @overload(_tile_columns)
 def _tile_columns_overload(Y, P, w):
-    columns = TILE_VECTORS * Vector(Y.dtype).lanes if _floats_alike(Y, P, w) else 0
+    columns = 2 * Vector(Y.dtype).lanes if _tiled(Y, P, w) else 0
     return lambda Y, P, w: columns
 
 
 @overload(_tile_rows, jit_options={"fastmath": {"contract"}})
 def _tile_rows_overload(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
-    return _tile_rows_in_registers if _floats_alike(Y, P, w) else _tile_rows_by_row
+    return _tile_rows_in_registers if _tiled(Y, P, w) else _tile_rows_by_row
 
 
 def _tile_rows_by_row(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
@@ -470,13 +476,13 @@ def _tile_rows_by_row(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate
 
 
 def _tile_rows_in_registers(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
-    """Tiles of 4 rows by `TILE_VECTORS` vectors of columns, each summed in registers
-    over all taps (`_tile_shared` or `_tile_by_taps`). A last tile that covers fewer
+    """Tiles of 4 rows by two vectors of columns, each summed in registers over all
+    taps (`_tile_shared`). A last tile that covers fewer
     columns stores only those (`_put`); it runs where ``P`` holds the values its
     vectors read past the row, and otherwise those columns run row by row."""
     wide_vectors()
     d0, m0, m1, m2 = geo[6], geo[15], geo[16], geo[17]
-    step = U(TILE_VECTORS) * U(lanes(Y))  # the columns of a tile
+    step = U(2) * U(lanes(Y))  # the columns of a tile
     planes, width, d2 = U(d0 * height * len2), U(len2), U(geo[8])
     end = U(O2) // step * step
     reach = U(row) + U(m0 - 1) * planes + U(m1 + TILE_ROWS - 2) * width + U(m2 - 1) * d2
@@ -485,10 +491,7 @@ def _tile_rows_in_registers(Y, y, O2, P, row, len2, height, w, wb, geo, at, accu
     for i in range(U(0), end, step):
         at_y, at_p = y + i, U(row) + i
         left = np.int64(O2) - np.int64(i)  # columns from the tile's first on
-        if TILE_VECTORS == 2:
-            _tile_shared(Y, at_y, U(O2), P, at_p, width, planes, d2, w, wb, geo, left, accumulate)
-        else:
-            _tile_by_taps(Y, at_y, U(O2), P, at_p, width, planes, d2, w, wb, geo, left, accumulate)
+        _tile_shared(Y, at_y, U(O2), P, at_p, width, planes, d2, w, wb, geo, left, accumulate)
     if end < U(O2):
         for r in range(TILE_ROWS):
             y_r, row_r = y + U(r * O2) + end, U(row + r * len2) + end
@@ -497,10 +500,9 @@ def _tile_rows_in_registers(Y, y, O2, P, row, len2, height, w, wb, geo, at, accu
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
 def _tile_shared(Y, y, O2, P, row, width, planes, d2, w, wb, geo, left, accumulate):
-    """One tile of 4 rows by two vectors, its 8 vectors of sums in registers (32 of
-    them, `AVX512`): a vector of ``P`` loaded once serves the (up to 4) kernel
-    rows that read it for the tile's rows, so a tap costs fewer loads than
-    multiply-adds."""
+    """One tile of 4 rows by two vectors, its 8 vectors of sums in registers: a vector
+    of ``P`` loaded once serves the (up to 4) kernel rows that read it for the tile's
+    rows, so a tap costs fewer loads than multiply-adds."""
     m0, m1, m2 = geo[15], geo[16], geo[17]
     half = U(lanes(Y))
     y00 = y01 = y10 = y11 = y20 = y21 = y30 = y31 = zeros(Y)
@@ -532,31 +534,6 @@ def _tile_shared(Y, y, O2, P, row, width, planes, d2, w, wb, geo, left, accumula
     _put(Y, y + U(2) * O2 + half, y21, left - L, accumulate)
     _put(Y, y + U(3) * O2, y30, left, accumulate)
     _put(Y, y + U(3) * O2 + half, y31, left - L, accumulate)
-
-
-@nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
-def _tile_by_taps(Y, y, O2, P, row, width, planes, d2, w, wb, geo, left, accumulate):
-    """One tile of 4 rows by one vector, its 4 vectors of sums in registers (16 of
-    them, without `AVX512`): each tap is splatted once and multiplies a vector of
-    each row, with no tests in the loop. The terms come in the order `_tile_shared`
-    adds them."""
-    m0, m1, m2 = geo[15], geo[16], geo[17]
-    y0 = y1 = y2 = y3 = zeros(Y)
-    for j0 in range(U(m0)):
-        for j1 in range(U(m1)):
-            line = row + j0 * planes + j1 * width
-            k = U(wb) + (j0 * U(m1) + j1) * U(m2)
-            for j2 in range(U(m2)):
-                o = line + j2 * d2
-                v = splat(w, k + j2)
-                y0 = fma(v, load(P, o), y0)
-                y1 = fma(v, load(P, o + width), y1)
-                y2 = fma(v, load(P, o + U(2) * width), y2)
-                y3 = fma(v, load(P, o + U(3) * width), y3)
-    _put(Y, y, y0, left, accumulate)
-    _put(Y, y + O2, y1, left, accumulate)
-    _put(Y, y + U(2) * O2, y2, left, accumulate)
-    _put(Y, y + U(3) * O2, y3, left, accumulate)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -655,6 +632,7 @@ def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
     size = 0 if in_place else extent * height * len2
     slab = np.empty(size + TILE_COLUMNS, Y.dtype)
     _copy(slab, size, None, 0, TILE_COLUMNS)  # zeros for tiles' vectors past the last row
+    tiles = _tile_columns(Y, slab, w) > 0
     band = t0 % bands
     i0 = t0 // bands % O0
     b = t0 // bands // O0
@@ -707,7 +685,7 @@ def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
                     for i in range(U(lo2 + n2), U(len2)):
                         slab[dst + i] = S[src + U(_source(np.int64(i) - lo2, n2, rule))]
         tiled = r0
-        if s1 == 1 and s2 == 1 and d1 == 1 and (m1 > 1 or not _lined(geo)):
+        if s1 == 1 and s2 == 1 and d1 == 1 and (m1 > 1 or not _lined(geo)) and tiles:
             while tiled + TILE_ROWS <= r1:
                 y = U(((b * O0 + i0) * O1 + tiled) * O2)
                 row = base + (tiled - r0) * len2
