@@ -12,6 +12,7 @@ import json
 import math
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,27 @@ def test_the_bench_notes_openblas_without_avx512_kernels_on_an_avx512_cpu():
     assert blas_note(machine(True, "SkylakeX")) is None
     assert blas_note(machine(False, "Haswell")) is None  # AVX2 is all the CPU has
     assert blas_note({"avx512f": True}) is None  # no BLAS found
+
+
+def test_a_call_that_may_compile_is_timed_again_however_slow_its_first_call():
+    # A first call over a second is timed once for a peer (it is slow), but again for
+    # convolib's calls, whose first may be numba compiling: that time would size the
+    # rounds (one round, and a median of one sample).
+    import time
+
+    def compiling() -> tuple[Callable[[], int], list[int]]:
+        calls: list[int] = []
+
+        def fn() -> int:
+            calls.append(1)
+            if len(calls) == 1:
+                time.sleep(1.05)
+            return len(calls)
+
+        return fn, calls
+
+    fn, calls = compiling()
+    assert bench._primed(fn, compiles=True)[0] == 2 and len(calls) == 2
+    fn, calls = compiling()
+    result, seconds = bench._primed(fn)
+    assert result == 1 and seconds >= 1.0 and len(calls) == 1

@@ -228,11 +228,13 @@ def _timed(fn: Run) -> tuple[Any, float]:
     return out, time.perf_counter() - start
 
 
-def _primed(fn: Run) -> tuple[Any, float]:
-    """Call ``fn`` (compiling, filling caches), then again unless that took over a
-    second; the last result and the last call's time."""
+def _primed(fn: Run, compiles: bool = False) -> tuple[Any, float]:
+    """Call ``fn`` (filling caches), then again unless that took over a second, or
+    always where the first call may have compiled (convolib's: numba's compilation
+    can take minutes, and a first call's time sizes the rounds); the last result and
+    the last call's time."""
     out, seconds = _timed(fn)
-    if seconds < 1.0:
+    if seconds < 1.0 or compiles:
         del out
         out, seconds = _timed(fn)
     return out, seconds
@@ -1040,10 +1042,8 @@ def run_case(
     errors: list[str] = []
     notes: list[str] = []
     auto = setup.call("auto")
-    want, first = _timed(auto)
-    single = {"convolib": first}
-    if first < 1.0:
-        single["convolib"] = _timed(auto)[1]
+    want, seconds = _primed(auto, compiles=True)
+    single = {"convolib": seconds}
     peak = traced_peak(auto)
     chosen = setup.plan()
     runs: dict[str, Run] = {"convolib": auto}
@@ -1088,7 +1088,7 @@ def run_case(
         else:
             fn = setup.call(c.name)
             try:
-                got, seconds = _primed(fn)
+                got, seconds = _primed(fn, compiles=True)
             except Exception as exc:
                 errors.append(f"method={c.name!r} failed: {type(exc).__name__}: {exc}")
                 forced[c.name] = {"failed": f"{type(exc).__name__}: {exc}"}
