@@ -18,7 +18,7 @@ F = torch.nn.functional
 
 RNG = np.random.default_rng(7)
 MODES = {"zeros": "zeros", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
-METHODS = ("auto", "gemm", "direct_sum", "winograd", "fft", "reference")
+METHODS = ("auto", "gemm", "direct_sum", "winograd", "fft", "interleaved", "reference")
 
 
 def tol(dtype) -> dict:
@@ -532,7 +532,14 @@ def test_dask_input_gives_the_in_memory_result(chunks):
         ((8, 3, 64, 64), (16, 3, 5, 5), {"padding": 2}, "direct_sum", np.float32),
         ((2, 32, 16, 16, 16), (32, 32, 3, 3, 3), {"padding": 1}, "direct_sum", np.float32),
         ((8, 256, 14, 14), (256, 256, 3, 3), {"padding": 1}, "winograd", np.float32),  # n4
-        ((8, 384, 28, 28), (384, 1, 7, 7), {"padding": 3, "groups": 384}, "direct", np.float32),
+        # n5: rows of 28 outputs, 7 taps each, are short for direct's vectors
+        (
+            (8, 384, 28, 28),
+            (384, 1, 7, 7),
+            {"padding": 3, "groups": 384},
+            "interleaved",
+            np.float32,
+        ),
         ((8, 64, 56, 56), (256, 64, 1, 1), {}, "gemm", np.float32),  # n6
         ((4, 16, 65536), (16, 16, 1025), {"padding": 512}, "fft", np.float32),  # n7
         ((8, 64, 56, 56), (64, 64, 3, 3), {"padding": 1}, "winograd", np.float64),  # n9

@@ -130,6 +130,24 @@ def test_vectors_refuse_arrays_they_cannot_hold():
         _copy(np.zeros((4, 16)), np.zeros((4, 16)))
 
 
+@nb.njit
+def _zipped(a, b, out):
+    x, y = _simd.load(a, 0), _simd.load(b, 0)
+    _simd.store(out, 0, _simd.zip_low(x, y))
+    _simd.store(out, _simd.lanes(a), _simd.zip_high(x, y))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_zips_interleave_the_halves_of_two_vectors(dtype):
+    lanes = _simd.VECTOR_BYTES // np.dtype(dtype).itemsize
+    a, b = np.arange(lanes, dtype=dtype), np.arange(lanes, dtype=dtype) + 100
+    out = np.zeros(2 * lanes, dtype)
+    _zipped(a, b, out)
+    # low: a0 b0 a1 b1 ... over the first half; high: the same over the second
+    expected = np.stack([a, b], axis=1).reshape(-1)
+    np.testing.assert_array_equal(out, expected)
+
+
 def _copier(store_first):
     @nb.njit
     def copy_first(x, i, count, y, j):

@@ -44,6 +44,8 @@ CASES = (
     ("correlate", (2, 1, 1, 16, 32, 32), (1, 1, 16, 16, 3, 3), "float32", "layer"),
     ("correlate", (2, 1, 1, 16, 32, 32), (1, 1, 16, 16, 1, 1), "float32", "layer"),
     ("correlate", (4, 1, 1, 32, 32, 32), (1, 1, 32, 32, 3, 3), "float32", "layer"),
+    # a depthwise layer: 32 planes, each its own 5x5 kernel, no channel sum
+    ("correlate", (4, 32, 1, 1, 24, 24), (1, 32, 1, 1, 5, 5), "float32", "layer"),
 )
 ROUNDS = 3
 """Rounds of timings over every call; with two, one run in five here still met a burst

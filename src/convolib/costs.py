@@ -230,6 +230,26 @@ DIRECT_SUM_PARALLEL_MIN_S = 3e-4
 """One thread's estimated work below which the loops run on one thread."""
 
 
+# --- interleaved (algorithms/interleaved.py, _interleaved_kernels.py) -----------------
+# Measured on a 2-core AMD EPYC (Zen 3, AVX2; 2026-12), one thread, best of 20, on
+# n5 (N8 C384 28², 7×7 depthwise, float32), each step of the loops alone: sums 2.6 ms
+# (7.4e6 vector multiply-adds), transposes 1.7 ms in and 1.4 ms out (9.6 MB each way).
+# Both are divided by 2.27, the calibration factor of direct's vector loops on that
+# machine, to stand for the machine of record as the other constants do.
+
+INTERLEAVED_VECTOR_FMA_S = 1.5e-10
+"""The sums: seconds per multiply-add of one vector (a lane per plane), one thread."""
+
+INTERLEAVED_TRANSPOSE_BYTE_S = 7e-11
+"""The transposes of the planes into pixels and of the sums back, per byte moved."""
+
+INTERLEAVED_CALL_S = 1e-5
+"""Fixed cost of one call: the launch and the buffers' allocation."""
+
+INTERLEAVED_CHUNKS = 4
+"""Runs of blocks per thread: a thread slowed down by other work takes fewer."""
+
+
 LAYER_PARALLEL_MIN_S = 2e-3
 """One thread's estimated work below which gemm and winograd run their chunks on one
 thread: threads that hand the interpreter back and forth between short calls made

@@ -348,3 +348,27 @@ def _fma(builder, vector: Vector, a, b, c):
         builder.module, ir.FunctionType(kind, [kind] * 3), name
     )
     return builder.call(function, [a, b, c])
+
+
+def _interleave(high: bool):
+    @intrinsic
+    def interleave(typingctx, a, b):
+        if not (isinstance(a, Vector) and a == b):
+            raise TypingError(f"two vectors of one type are needed, not {a} and {b}")
+        half = a.lanes // 2
+        first = half if high else 0
+        order = [i for lane in range(first, first + half) for i in (lane, lane + a.lanes)]
+
+        def codegen(context, builder, signature, args):
+            mask = ir.Constant(ir.VectorType(ir.IntType(32), len(order)), order)
+            return builder.shuffle_vector(args[0], args[1], mask)
+
+        return a(a, b), codegen
+
+    return interleave
+
+
+zip_low, zip_high = _interleave(False), _interleave(True)
+"""``zip_low(a, b)`` is ``a[0], b[0], a[1], b[1], …`` over the first half of the lanes
+of ``a`` and ``b``, ``zip_high`` the same over the second half: log2(`lanes`) rounds of
+them transpose a square tile of vectors (`convolib.algorithms._interleaved_kernels`)."""
