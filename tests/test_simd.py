@@ -131,21 +131,18 @@ def test_vectors_refuse_arrays_they_cannot_hold():
 
 
 @nb.njit
-def _zipped(a, b, out):
-    x, y = _simd.load(a, 0), _simd.load(b, 0)
-    _simd.store(out, 0, _simd.zip_low(x, y))
-    _simd.store(out, _simd.lanes(a), _simd.zip_high(x, y))
+def _transposed(tile):
+    _simd.transpose(tile)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_zips_interleave_the_halves_of_two_vectors(dtype):
+def test_transpose_turns_a_square_tile_of_vectors_over_in_place(dtype):
     lanes = _simd.VECTOR_BYTES // np.dtype(dtype).itemsize
-    a, b = np.arange(lanes, dtype=dtype), np.arange(lanes, dtype=dtype) + 100
-    out = np.zeros(2 * lanes, dtype)
-    _zipped(a, b, out)
-    # low: a0 b0 a1 b1 ... over the first half; high: the same over the second
-    expected = np.stack([a, b], axis=1).reshape(-1)
-    np.testing.assert_array_equal(out, expected)
+    tile = np.arange(lanes * lanes + 3, dtype=dtype)
+    _transposed(tile)
+    square = np.arange(lanes * lanes, dtype=dtype).reshape(lanes, lanes)
+    np.testing.assert_array_equal(tile[: lanes * lanes].reshape(lanes, lanes), square.T)
+    np.testing.assert_array_equal(tile[lanes * lanes :], np.arange(3) + lanes * lanes)
 
 
 def _copier(store_first):

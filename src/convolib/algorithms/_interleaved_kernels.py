@@ -9,7 +9,7 @@ holds the geometry (`geometry`).
 One task is a block of `lanes` output batches, one per lane of a `Vector`:
 
 1. the block's signal planes are transposed, a square tile of vectors at a time
-   (`zip_low`/`zip_high`), into a buffer of pixels, each pixel one vector of the
+   (`transpose`), into a buffer of pixels, each pixel one vector of the
    planes' values at that place; the buffer is zero around the signals (the padding)
    and sized for every output's window, so the sums test no edges;
 2. the sums run over the buffer four output pixels at a time, their sums in
@@ -26,7 +26,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._simd import VECTOR_BYTES, fma, lanes, load, store, wide_vectors, zeros, zip_high, zip_low
+from ._simd import VECTOR_BYTES, fma, lanes, load, store, transpose, wide_vectors, zeros
 
 PIXELS = 4
 """Output pixels whose sums a task keeps in registers at once."""
@@ -34,8 +34,9 @@ PIXELS = 4
 (N0, N1, N2, M0, M1, M2, O0, O1, O2, LO0, LO1, LO2) = range(12)
 (S0, S1, S2, D0, D1, D2, P0, P1, P2, WIDTH, BATCH) = range(12, 23)
 """Fields of ``g``: the signal's, kernel's and output's lengths, the zero padding before
-the signal, strides, dilations, the buffer's lengths, the output rows' length in the
-buffer of sums (a multiple of `PIXELS`) and the number of output batches."""
+the signal, strides, dilations, the buffer's lengths (every output's window and the
+whole signal), the output rows' length in the buffer of sums (a multiple of `PIXELS`)
+and the number of output batches."""
 
 
 def geometry(n, m, out, lo, stride, dilation, batch: int) -> np.ndarray:
@@ -48,9 +49,8 @@ def geometry(n, m, out, lo, stride, dilation, batch: int) -> np.ndarray:
     lo, stride, dilation = three(lo, 0), three(stride, 1), three(dilation, 1)
     width = -(-out[2] // PIXELS) * PIXELS
     last = (out[0], out[1], width)
-    buffer = tuple(
-        (o - 1) * s + (k - 1) * d + 1 for o, s, k, d in zip(last, stride, m, dilation, strict=True)
-    )
+    axes = zip(last, stride, m, dilation, lo, n, strict=True)
+    buffer = tuple(max((o - 1) * s + (k - 1) * d + 1, a + b) for o, s, k, d, a, b in axes)
     return np.array([*n, *m, *out, *lo, *stride, *dilation, *buffer, width, batch], np.int64)
 
 
@@ -63,61 +63,41 @@ def buffer_sizes(g: np.ndarray, itemsize: int) -> tuple[int, int]:
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _transpose(T, U):
-    """The transpose of the square tile ``T`` (`lanes` vectors, one after another),
-    in ``T`` or ``U``, whichever is returned; the other is overwritten."""
-    L = lanes(T)
-    half = L // 2
-    width = 1
-    while width < L:
-        for i in range(half):
-            a, b = load(T, i * L), load(T, (i + half) * L)
-            store(U, 2 * i * L, zip_low(a, b))
-            store(U, (2 * i + 1) * L, zip_high(a, b))
-        T, U = U, T
-        width *= 2
-    return T
-
-
-@nb.njit(cache=True, nogil=True, inline="always")
-def _next(i0, i1, i2, n1, n2):
-    """The index after (i0, i1, i2) in a C-ordered array whose last lengths are n1, n2."""
+def _advance(at, i1, i2, n1, n2, row_gap, plane_gap):
+    """The next pixel's place ``at`` in a buffer and its indices (i1, i2) in a plane of
+    lengths (…, n1, n2) that lies in the buffer with gaps between its rows and planes."""
+    at += 1
     i2 += 1
     if i2 == n2:
         i2 = 0
         i1 += 1
+        at += row_gap
         if i1 == n1:
             i1 = 0
-            i0 += 1
-    return i0, i1, i2
+            at += plane_gap
+    return at, i1, i2
 
 
 @nb.njit(cache=True, nogil=True)
-def _signals_in(X, bx, g, b0, count, B, T, U):
+def _signals_in(X, bx, g, b0, count, B, T):
     """Step 1: the signal planes of output batches ``b0 …`` (``count`` of them) into B."""
     L = lanes(B)
-    n1, n2 = g[N1], g[N2]
-    p0, p1, p2 = g[P0], g[P1], g[P2]
-    lo0, lo1, lo2 = g[LO0], g[LO1], g[LO2]
+    n1, n2, p1, p2 = g[N1], g[N2], g[P1], g[P2]
+    row_gap, plane_gap = p2 - n2, (p1 - n1) * p2
     plane = g[N0] * n1 * n2
     whole = plane - plane % L
-    i0, i1, i2 = 0, 0, 0
+    at, i1, i2 = (g[LO0] * p1 + g[LO1]) * p2 + g[LO2], 0, 0
     for start in range(0, whole, L):
         for lane in range(count):
             store(T, lane * L, load(X, bx[b0 + lane] * plane + start))
-        R = _transpose(T, U)
+        transpose(T)
         for p in range(L):
-            a, r, q = i0 + lo0, i1 + lo1, i2 + lo2
-            if a < p0 and r < p1 and q < p2:
-                store(B, ((a * p1 + r) * p2 + q) * L, load(R, p * L))
-            i0, i1, i2 = _next(i0, i1, i2, n1, n2)
+            store(B, at * L, load(T, p * L))
+            at, i1, i2 = _advance(at, i1, i2, n1, n2, row_gap, plane_gap)
     for p in range(whole, plane):
-        a, r, q = i0 + lo0, i1 + lo1, i2 + lo2
-        if a < p0 and r < p1 and q < p2:
-            at = ((a * p1 + r) * p2 + q) * L
-            for lane in range(count):
-                B[at + lane] = X[bx[b0 + lane] * plane + p]
-        i0, i1, i2 = _next(i0, i1, i2, n1, n2)
+        for lane in range(count):
+            B[at * L + lane] = X[bx[b0 + lane] * plane + p]
+        at, i1, i2 = _advance(at, i1, i2, n1, n2, row_gap, plane_gap)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -177,25 +157,25 @@ def _sums(B, Wb, g, Z):
 
 
 @nb.njit(cache=True, nogil=True)
-def _sums_out(Z, g, b0, count, Y, T, U):
+def _sums_out(Z, g, b0, count, Y, T):
     """Step 3: the sums in Z into the output planes of batches ``b0 …``."""
     L = lanes(Z)
-    o1, o2, width = g[O1], g[O2], g[WIDTH]
+    o1, o2 = g[O1], g[O2]
+    row_gap = g[WIDTH] - o2
     plane = g[O0] * o1 * o2
     whole = plane - plane % L
-    i0, i1, i2 = 0, 0, 0
+    at, i1, i2 = 0, 0, 0
     for start in range(0, whole, L):
         for p in range(L):
-            store(T, p * L, load(Z, ((i0 * o1 + i1) * width + i2) * L))
-            i0, i1, i2 = _next(i0, i1, i2, o1, o2)
-        R = _transpose(T, U)
+            store(T, p * L, load(Z, at * L))
+            at, i1, i2 = _advance(at, i1, i2, o1, o2, row_gap, 0)
+        transpose(T)
         for lane in range(count):
-            store(Y, (b0 + lane) * plane + start, load(R, lane * L))
+            store(Y, (b0 + lane) * plane + start, load(T, lane * L))
     for p in range(whole, plane):
-        at = ((i0 * o1 + i1) * width + i2) * L
         for lane in range(count):
-            Y[(b0 + lane) * plane + p] = Z[at + lane]
-        i0, i1, i2 = _next(i0, i1, i2, o1, o2)
+            Y[(b0 + lane) * plane + p] = Z[at * L + lane]
+        at, i1, i2 = _advance(at, i1, i2, o1, o2, row_gap, 0)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -214,14 +194,14 @@ def _blocks(X, K, Y, bx, bk, g, first, last):
     B = _aligned_zeros(g[P0] * g[P1] * g[P2] * L, Y)
     Z = _aligned_zeros(g[O0] * g[O1] * g[WIDTH] * L, Y)
     Wb = _aligned_zeros(g[M0] * g[M1] * g[M2] * L, Y)
-    T, U = _aligned_zeros(L * L, Y), _aligned_zeros(L * L, Y)
+    T = _aligned_zeros(L * L, Y)
     for block in range(first, last):
         b0 = block * L
         count = min(L, g[BATCH] - b0)
         _weights_in(K, bk, g, b0, count, Wb)
-        _signals_in(X, bx, g, b0, count, B, T, U)
+        _signals_in(X, bx, g, b0, count, B, T)
         _sums(B, Wb, g, Z)
-        _sums_out(Z, g, b0, count, Y, T, U)
+        _sums_out(Z, g, b0, count, Y, T)
 
 
 @nb.njit(cache=True, nogil=True)
