@@ -154,39 +154,26 @@ def _zeros(shape, dtype=np.float32):
     return np.lib.stride_tricks.as_strided(np.zeros(1, dtype), shape, [0] * len(shape))
 
 
+def _depthwise(size, channels, taps, **options):
+    x, w = _zeros((8, channels, size, size)), _zeros((channels, 1, taps, taps))
+    return nn.plan(x, w, padding=taps // 2, groups=channels, **options)
+
+
 @pytest.mark.parametrize(
     ("plan", "algorithm"),
     [
         # measured on a 2-core AMD EPYC (Zen 3), two threads, medians of 15 interleaved
-        # calls, time of direct / time of interleaved in the comments
-        (
-            lambda: nn.plan(
-                _zeros((8, 384, 28, 28)), _zeros((384, 1, 7, 7)), padding=3, groups=384
-            ),
-            "interleaved",
-        ),  # n5: 1.08-1.3
-        (
-            lambda: nn.plan(
-                _zeros((8, 128, 56, 56)), _zeros((128, 1, 3, 3)), padding=1, stride=2, groups=128
-            ),
-            "interleaved",
-        ),  # 1.53
-        (
-            lambda: nn.plan(
-                _zeros((8, 128, 56, 56)), _zeros((128, 1, 3, 3)), padding=1, groups=128
-            ),
-            "direct",
-        ),  # 0.63: 56-pixel rows and 9 taps are long enough for direct's vectors
+        # calls: time of direct / time of interleaved
+        (lambda: _depthwise(28, 384, 7), "interleaved"),  # n5: 1.08-1.48
+        (lambda: _depthwise(14, 512, 5), "interleaved"),  # 1.57
+        (lambda: _depthwise(56, 128, 3, stride=2), "interleaved"),  # 2.17
+        # 0.77: 56-pixel rows and 9 taps are long enough for direct's vectors, and the
+        # 12.8 MB of output go out to memory either way
+        (lambda: _depthwise(56, 128, 3), "direct"),
         (
             lambda: convolib.plan("convolve", _zeros((256, 16384)), _zeros((1, 128)), axes=-1),
             "interleaved",
-        ),  # s6: 1.37
-        (
-            lambda: convolib.plan(
-                "convolve", _zeros((64, 64, 64)), _zeros((1, 5, 5)), "same", axes=(1, 2)
-            ),
-            "direct",
-        ),  # one kernel for 64 images: 0.68
+        ),  # s6: 1.37-1.47
     ],
 )
 def test_planner_golden_choices(plan, algorithm):

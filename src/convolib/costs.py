@@ -233,14 +233,14 @@ DIRECT_SUM_PARALLEL_MIN_S = 3e-4
 # --- interleaved (algorithms/interleaved.py, _interleaved_kernels.py) -----------------
 # Measured on a 2-core AMD EPYC (Zen 3, AVX2; 2026-12), one thread, best of 20, on
 # n5 (N8 C384 28², 7×7 depthwise, float32), each step of the loops alone: sums 2.6 ms
-# (7.4e6 vector multiply-adds), transposes 1.7 ms in and 1.4 ms out (9.6 MB each way).
+# (7.4e6 vector multiply-adds), transposes 0.74 ms in and 0.85 ms out (9.6 MB each way).
 # Both are divided by 2.27, the calibration factor of direct's vector loops on that
 # machine, to stand for the machine of record as the other constants do.
 
 INTERLEAVED_VECTOR_FMA_S = 1.5e-10
 """The sums: seconds per multiply-add of one vector (a lane per plane), one thread."""
 
-INTERLEAVED_TRANSPOSE_BYTE_S = 7e-11
+INTERLEAVED_TRANSPOSE_BYTE_S = 3.7e-11
 """The transposes of the planes into pixels and of the sums back, per byte moved."""
 
 INTERLEAVED_CALL_S = 1e-5
@@ -426,10 +426,16 @@ def _direct_paths(spec: Spec, threads: int) -> tuple[float, float]:
 def _direct_shared(spec: Spec) -> float:
     """One thread's seconds for the work every path does: the multiply-adds, and
     writing the output."""
+    term = DIRECT_TERM_S.get(spec.acc_dtype.name, math.inf)
+    return spec.terms * term + output_seconds(spec)
+
+
+def output_seconds(spec: Spec) -> float:
+    """One thread's seconds for writing the output of loops that write each value once,
+    through memory where it is larger than `DIRECT_CACHE_BYTES`."""
     out_bytes = math.prod(spec.batch) * math.prod(spec.out) * spec.acc_dtype.itemsize
     memory = DIRECT_MEMORY_BYTE_S if out_bytes > DIRECT_CACHE_BYTES else 0.0
-    term = DIRECT_TERM_S.get(spec.acc_dtype.name, math.inf)
-    return spec.terms * term + out_bytes * (DIRECT_OUTPUT_BYTE_S + memory)
+    return out_bytes * (DIRECT_OUTPUT_BYTE_S + memory)
 
 
 def _padded_forms(spec: Spec, threads: int, shared: float) -> tuple[float, float]:

@@ -61,13 +61,19 @@ def _layout(spec: Spec) -> _Layout:
     )
 
 
+def _blocks(spec: Spec) -> int:
+    """Blocks of output batches, one per vector lane."""
+    lanes = _loops().VECTOR_BYTES // spec.acc_dtype.itemsize
+    return -(-math.prod(spec.batch) // lanes)
+
+
 def _threads(spec: Spec, workers: int) -> int:
-    blocks = -(-math.prod(spec.batch) // _lanes(spec))
-    return min(workers, blocks) if spec.terms >= costs.PARALLEL_MIN_TERMS else 1
+    return min(workers, _blocks(spec)) if spec.terms >= costs.PARALLEL_MIN_TERMS else 1
 
 
-def _lanes(spec: Spec) -> int:
-    return _loops().VECTOR_BYTES // spec.acc_dtype.itemsize
+def _chunks(spec: Spec, threads: int) -> int:
+    """Runs of blocks the loops share out (each zeroes buffers of its own)."""
+    return 1 if threads == 1 else min(_blocks(spec), threads * costs.INTERLEAVED_CHUNKS)
 
 
 @register
@@ -90,24 +96,23 @@ class Interleaved(Algorithm):
     def cost(self, spec: Spec, workers: int) -> Cost:
         if spec.empty:
             return Cost(costs.CALL_OVERHEAD_S["direct"], 0)
-        g, loops = _layout(spec).geometry, _loops()
-        lanes, threads = _lanes(spec), _threads(spec, workers)
-        blocks = -(-math.prod(spec.batch) // lanes)
+        lay, loops = _layout(spec), _loops()
+        g, threads, item = lay.geometry, _threads(spec, workers), spec.acc_dtype.itemsize
         sums = int(g[loops.O0] * g[loops.O1] * g[loops.WIDTH]) * math.prod(spec.m)
         moved = int(math.prod(g[loops.N0 : loops.N2 + 1])) + math.prod(spec.out)
-        buffers = threads * _layout(spec).buffer_values * spec.acc_dtype.itemsize
-        work = blocks * (
+        work = _blocks(spec) * (
             sums * costs.INTERLEAVED_VECTOR_FMA_S
             + moved * loops.VECTOR_BYTES * costs.INTERLEAVED_TRANSPOSE_BYTE_S
         )
+        zeroed = _chunks(spec, threads) * lay.buffer_values * item  # each run of blocks'
+        work += zeroed * costs.DIRECT_COPY_BYTE_S + costs.output_seconds(spec)
         padded = 0 if spec.zero_padding else costs.padded_signal_bytes(spec)
         seconds = (
             costs.INTERLEAVED_CALL_S
             + costs.on_threads(work, threads)
-            + buffers * costs.DIRECT_COPY_BYTE_S
             + padded / costs.PAD_BYTES_PER_S
         )
-        return Cost(seconds, buffers + padded)
+        return Cost(seconds, threads * lay.buffer_values * item + padded)
 
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
         out = np.empty(spec.batch + spec.out, spec.acc_dtype)
@@ -120,7 +125,7 @@ class Interleaved(Algorithm):
         args = (X, K, Y, lay.signal_batches, lay.kernel_batches, lay.geometry)
         launch(
             _threads(spec, workers),
-            lambda threads: loops.correlate_parallel(*args, threads * costs.INTERLEAVED_CHUNKS),
+            lambda threads: loops.correlate_parallel(*args, _chunks(spec, threads)),
             lambda: loops.correlate_serial(*args),
         )
         return out
