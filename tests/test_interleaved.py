@@ -7,6 +7,8 @@ those sizes. Values are small integers, so every float sum is exact and the resu
 must equal the reference's exactly.
 """
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 
 import convolib
 from convolib import costs, nn
-from convolib.algorithms import registry
+from convolib.algorithms import Cost, registry
 from convolib.planner import forget_plans, make_plan
 from convolib.spec import build_spec
 
@@ -178,3 +180,16 @@ def _depthwise(size, channels, taps, **options):
 )
 def test_planner_golden_choices(plan, algorithm):
     assert plan().algorithm == algorithm
+
+
+def test_auto_never_plans_buffers_that_cannot_stay_in_cache_but_forcing_runs_them():
+    rng = np.random.default_rng(4)
+    x, k = small_integers(rng, (2, 400, 400), "float32"), small_integers(rng, (2, 3, 3), "float32")
+    spec = build_spec("correlate", x, k, "same", axes=(1, 2))
+    algorithm = registry()["interleaved"]
+    buffers = ((402 * 402) + (400 * 400)) * 64  # a pixel is a vector of 64 bytes
+    assert buffers > costs.INTERLEAVED_BUFFER_MAX_BYTES
+    assert algorithm.cost(spec, 1) == Cost(math.inf, buffers)
+    assert convolib.plan("correlate", x, k, "same", axes=(1, 2)).algorithm != "interleaved"
+    got = make_plan(spec, "interleaved")(x, k)
+    np.testing.assert_array_equal(got, make_plan(spec, "reference")(x, k))

@@ -1,6 +1,7 @@
 """Threads, tuning and calibration: settings that change speed, never results."""
 
 import json
+import math
 import threading
 
 import numpy as np
@@ -121,6 +122,22 @@ def test_calibrate_writes_factors_that_the_planner_uses(tmp_path, monkeypatch):
         raw = registry()["direct"].cost(plan.spec, plan.workers).seconds
         assert plan.seconds == pytest.approx(raw * factors["direct"])
         assert before.seconds == pytest.approx(raw)  # made again, not taken from a cache
+    finally:
+        monkeypatch.setattr(calibration, "_factors", {})
+        planner.forget_plans()
+
+
+def test_calibrate_times_no_call_whose_estimate_rules_it_out(monkeypatch):
+    """An infinite estimate (interleaved's, for buffers too large for the cache) is one
+    ``auto`` never plans: timing it would only divide by infinity."""
+    from convolib.algorithms import Cost
+
+    reference = registry()["reference"]
+    monkeypatch.setattr(reference, "cost", lambda spec, workers: Cost(math.inf, 0))
+    monkeypatch.setattr(calibration, "_factors", {})
+    try:
+        factors = calibration.calibrate(save=False, repeats=1)
+        assert "reference" not in factors and "direct" in factors
     finally:
         monkeypatch.setattr(calibration, "_factors", {})
         planner.forget_plans()

@@ -1080,6 +1080,8 @@ def run_case(
             # Forced, the plan's own algorithm runs auto's computation again: timed
             # twice, the luckier of two equal timings would set the regret.
             forced[c.name] = {"note": "the plan's algorithm: auto's samples stand for it"}
+        elif math.isinf(c.seconds):
+            forced[c.name] = {"skipped": "not timed: its cost model rules it out here"}
         elif c.seconds > max(1.0, FORCED_SKIP_FACTOR * chosen.seconds):
             forced[c.name] = {
                 "skipped": f"not timed: estimated {format_seconds(c.seconds)}, over "

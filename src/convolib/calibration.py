@@ -124,10 +124,15 @@ def calibrate(*, save: bool = True, repeats: int = 2) -> dict[str, float]:
         spec = build_spec(op, x, k, "valid" if options else mode, **options)
         spec, signal, kernel = prepare(spec, x, k)
         for name, algorithm in registry().items():
-            if cannot_run(algorithm, spec) is None:
+            estimate = (
+                algorithm.cost(spec, workers).seconds
+                if cannot_run(algorithm, spec) is None
+                else math.inf
+            )
+            if math.isfinite(estimate):  # an infinite one: auto never plans it there
                 call = partial(algorithm.run, spec, signal, kernel, workers)
                 call()  # compile
-                runs.append((name, call, algorithm.cost(spec, workers).seconds))
+                runs.append((name, call, estimate))
     # Rounds over every call, each warmed up and then timed in a row (as a repeated
     # call runs), the best kept: a burst of load from elsewhere slows one round of
     # every algorithm rather than every timing of one.

@@ -154,9 +154,16 @@ def format_seconds(seconds: float) -> str:
 
 
 def format_bytes(n: int) -> str:
+    """``n`` bytes in the largest binary unit that holds at least one, three digits or
+    more.
+
+    >>> format_bytes(1_044_480), format_bytes(3 * 2**30 // 2), format_bytes(12)
+    ('1020 KiB', '1.5 GiB', '12 B')
+    """
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= scale:
-            return f"{n / scale:.3g} {unit}"
+            value = n / scale
+            return f"{value:.0f} {unit}" if value >= 1000 else f"{value:.3g} {unit}"
     return f"{n} B"
 
 

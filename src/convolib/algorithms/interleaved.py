@@ -98,13 +98,16 @@ class Interleaved(Algorithm):
             return Cost(costs.CALL_OVERHEAD_S["direct"], 0)
         lay, loops = _layout(spec), _loops()
         g, threads, item = lay.geometry, _threads(spec, workers), spec.acc_dtype.itemsize
+        buffers = lay.buffer_values * item
+        if buffers > costs.INTERLEAVED_BUFFER_MAX_BYTES:
+            return Cost(math.inf, threads * buffers)
         sums = int(g[loops.O0] * g[loops.O1] * g[loops.WIDTH]) * math.prod(spec.m)
         moved = int(math.prod(g[loops.N0 : loops.N2 + 1])) + math.prod(spec.out)
         work = _blocks(spec) * (
             sums * costs.INTERLEAVED_VECTOR_FMA_S
             + moved * loops.VECTOR_BYTES * costs.INTERLEAVED_TRANSPOSE_BYTE_S
         )
-        zeroed = _chunks(spec, threads) * lay.buffer_values * item  # each run of blocks'
+        zeroed = _chunks(spec, threads) * buffers  # each run of blocks'
         work += zeroed * costs.DIRECT_COPY_BYTE_S + costs.output_seconds(spec)
         padded = 0 if spec.zero_padding else costs.padded_signal_bytes(spec)
         seconds = (
@@ -112,7 +115,7 @@ class Interleaved(Algorithm):
             + costs.on_threads(work, threads)
             + padded / costs.PAD_BYTES_PER_S
         )
-        return Cost(seconds, threads * lay.buffer_values * item + padded)
+        return Cost(seconds, threads * buffers + padded)
 
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
         out = np.empty(spec.batch + spec.out, spec.acc_dtype)
