@@ -12,6 +12,7 @@ from llvmlite import binding
 from convolib.algorithms import (
     _direct_kernels,
     _direct_sum_kernels,
+    _interleaved_kernels,
     _separable_kernels,
     _simd,
     _winograd_kernels,
@@ -50,6 +51,10 @@ PASSES = {
     "separable rows": (_separable_kernels._add, (f8, 0, f8, i8, 0, f8, 0, 1, 0, False)),
     "separable columns": (_separable_kernels._add4, (f8, f8, i8, f8, 0, 1, 0, False)),
     "direct_sum": (_direct_sum_kernels._tiles, (f8, 0, i8, 0, 0, f8, 0, f8, 0, 0)),
+    "interleaved": (  # no output columns: nothing to sum
+        _interleaved_kernels._sums,
+        (f8, f8, _interleaved_kernels.geometry((1,), (1,), (0,), (0,), (1,), (1,), 0), f8),
+    ),
     "winograd input": (
         _winograd_kernels.transform_input,
         (f8, np.zeros(5, np.int64), np.zeros((6, 6)), f8, 1, 0, 0, 1, 0),

@@ -244,7 +244,7 @@ INTERLEAVED_TRANSPOSE_BYTE_S = 3.7e-11
 """The transposes of the planes into pixels and of the sums back, per byte moved."""
 
 INTERLEAVED_BUFFER_MAX_BYTES = 16 * 2**20
-"""One thread's buffers (`_interleaved_kernels.buffer_sizes`) over this many bytes do
+"""One thread's buffers (`_interleaved_kernels.buffer_values`) over this many bytes do
 not stay in cache, and every pixel there is a whole vector: ``auto`` does not plan
 the interleaved loops for them (v1, one 256³ volume in one lane of sixteen, 1.1 GB of
 buffer per thread, forced: 56x direct's time on Zen 3). s6's 2 MiB ran 1.4x direct's

@@ -154,8 +154,8 @@ def format_seconds(seconds: float) -> str:
 
 
 def format_bytes(n: int) -> str:
-    """``n`` bytes in the largest binary unit that holds at least one, three digits or
-    more.
+    """``n`` bytes in the largest binary unit of which it holds at least one, to three
+    significant digits (whole units from 1000 on).
 
     >>> format_bytes(1_044_480), format_bytes(3 * 2**30 // 2), format_bytes(12)
     ('1020 KiB', '1.5 GiB', '12 B')

@@ -54,12 +54,10 @@ def geometry(n, m, out, lo, stride, dilation, batch: int) -> np.ndarray:
     return np.array([*n, *m, *out, *lo, *stride, *dilation, *buffer, width, batch], np.int64)
 
 
-def buffer_sizes(g: np.ndarray, itemsize: int) -> tuple[int, int]:
-    """The values of one task's buffers: the signal pixels and the sums."""
-    pixel = VECTOR_BYTES // itemsize
-    signal = int(g[P0] * g[P1] * g[P2]) * pixel
-    sums = int(g[O0] * g[O1] * g[WIDTH]) * pixel
-    return signal, sums
+def buffer_values(g: np.ndarray, itemsize: int) -> int:
+    """The values of one task's buffers (`_blocks`): the signal pixels and the sums."""
+    pixels = int(g[P0] * g[P1] * g[P2] + g[O0] * g[O1] * g[WIDTH])
+    return pixels * (VECTOR_BYTES // itemsize)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -204,18 +202,23 @@ def _blocks(X, K, Y, bx, bk, g, first, last):
         _sums_out(Z, g, b0, count, Y, T)
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _block_count(Y, g):
+    """Blocks of `lanes` output batches, the last one maybe partly filled."""
+    L = lanes(Y)
+    return (g[BATCH] + L - 1) // L
+
+
 @nb.njit(cache=True, nogil=True)
 def correlate_serial(X, K, Y, bx, bk, g):
     """Every block on this thread."""
-    L = lanes(Y)
-    _blocks(X, K, Y, bx, bk, g, 0, (g[BATCH] + L - 1) // L)
+    _blocks(X, K, Y, bx, bk, g, 0, _block_count(Y, g))
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
 def correlate_parallel(X, K, Y, bx, bk, g, chunks):
     """The blocks in ``chunks`` runs of consecutive blocks, in parallel."""
-    L = lanes(Y)
-    blocks = (g[BATCH] + L - 1) // L
+    blocks = _block_count(Y, g)
     chunks = min(chunks, blocks)
     for chunk in nb.prange(chunks):
         _blocks(X, K, Y, bx, bk, g, chunk * blocks // chunks, (chunk + 1) * blocks // chunks)

@@ -362,8 +362,8 @@ def transpose(typingctx, tile):
     next swaps halves, and on CPUs without AVX-512 the last swaps whole registers,
     which costs nothing; interleaving the two vectors' first and last halves in every
     round instead (ARM's zips) took 1.4x as long on Zen 3. Each round goes through
-    memory (the first-level cache): all 16 vectors kept in registers spill, as two
-    registers each, there are 16, and ran slower."""
+    memory (the first-level cache): without AVX-512 a tile of 16 vectors takes 32 of
+    the 16 registers there are, and kept in registers it spilled and ran slower."""
     _check_array(tile)
     vector = Vector(tile.dtype)
     count = vector.lanes

@@ -57,7 +57,7 @@ def _layout(spec: Spec) -> _Layout:
         geometry=g,
         signal_batches=batch_index(spec.signal_batch, spec.batch),
         kernel_batches=batch_index(spec.kernel_batch, spec.batch),
-        buffer_values=sum(loops.buffer_sizes(g, spec.acc_dtype.itemsize)),
+        buffer_values=loops.buffer_values(g, spec.acc_dtype.itemsize),
     )
 
 
