@@ -184,14 +184,31 @@ def test_axes_of_the_wrong_kind(axes):
     contains(msg, "axes=", "int")
 
 
-@pytest.mark.parametrize(("valid", "invalid"), [(0, 0.0), (0, False), (1, np.float64(1.0))])
-def test_non_int_axes_rejected_even_after_a_valid_call(valid, invalid):
-    # The type rule must not depend on what was called before (0 == 0.0 == False and
-    # they hash alike, so a cache keyed on the raw value must not answer for them).
+@pytest.mark.parametrize(
+    ("option", "valid", "invalid", "rule"),
+    [
+        ("axes", 0, 0.0, "ints"),
+        ("axes", 0, False, "ints"),
+        ("axes", 1, np.float64(1.0), "ints"),
+        ("origin", 0, 0.0, "int"),
+        ("origin", 0, False, "ints"),
+        ("workers", 1, True, "an int"),
+        ("workers", 1, 1.0, "an int"),
+        ("tune", True, 1, "True, False or None"),
+        ("tune", False, 0.0, "True, False or None"),
+    ],
+)
+def test_an_option_of_the_wrong_type_is_rejected_even_after_a_valid_call(
+    option, valid, invalid, rule
+):
+    # The type rule must not depend on what was called before: 0 == 0.0 == False and
+    # they hash alike, so the cache of calls (`convolib.api`) must not answer for them.
     x, k = np.ones((4, 4)), np.ones((4, 1))
-    convolib.convolve(x, k, axes=valid)
-    msg = raises(convolib.ArgumentTypeError, TypeError, convolib.convolve, x, k, axes=invalid)
-    contains(msg, "axes=", "ints")
+    convolib.convolve(x, k, **{option: valid})
+    msg = raises(
+        convolib.ArgumentTypeError, TypeError, convolib.convolve, x, k, **{option: invalid}
+    )
+    contains(msg, f"{option}=", rule)
 
 
 def test_batch_axes_must_broadcast():

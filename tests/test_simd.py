@@ -136,6 +136,38 @@ def test_vectors_refuse_arrays_they_cannot_hold():
 
 
 @nb.njit
+def _copied(dst, at, src, start, count):
+    _simd.copy(dst, at, src, start, count)
+
+
+@nb.njit
+def _cleared(dst, at, count):
+    _simd.copy(dst, at, None, 0, count)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.complex128])
+def test_copy_writes_one_run_and_nothing_else(dtype):
+    src, dst = np.arange(1, 21).astype(dtype), np.full(20, -1, dtype)
+    expected = dst.copy()
+    _copied(dst, 3, src, 5, 7)
+    expected[3:10] = src[5:12]
+    np.testing.assert_array_equal(dst, expected)
+    _cleared(dst, np.uint64(8), np.uint64(4))  # the loops' unsigned indices
+    expected[8:12] = 0
+    np.testing.assert_array_equal(dst, expected)
+    _copied(dst, 0, src, 0, 0)
+    _cleared(dst, 19, 0)
+    np.testing.assert_array_equal(dst, expected)
+
+
+def test_copy_refuses_arrays_of_other_types_or_shapes():
+    with pytest.raises(nb.core.errors.TypingError, match="one type"):
+        _copied(np.zeros(4), 0, np.zeros(4, np.float32), 0, 4)
+    with pytest.raises(nb.core.errors.TypingError, match="1-D contiguous"):
+        _cleared(np.zeros((2, 2)), 0, 4)
+
+
+@nb.njit
 def _transposed(tile):
     _simd.transpose(tile)
 

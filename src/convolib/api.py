@@ -38,17 +38,21 @@ def _planned(op, x, k, mode, axes, boundary, fill_value, origin, method, out_dty
     return make_plan(spec, method, workers, tune), x, k, by_values
 
 
-def _compute(op, x, k, *options):
+def _compute(op, x, k, mode, axes, boundary, fill_value, origin, method, out_dtype, workers, tune):
     """``op`` in memory, or lazily for Dask arrays (`convolib.chunked`).
 
     A call whose signature (types, shapes, dtypes, options) was planned before, with
     a plan that no operand value went into, runs that plan without validating again.
-    Only calls whose options are all `scalar_options` are remembered, so a call with
-    a tuple or list among them (whose items' types its key does not hold) finds none.
+    The options that may be numbers are keyed with their types, as ``0``, ``0.0`` and
+    ``False`` are equal keys; the others are strings, types or None, which no value of
+    another type equals. Only calls whose options are all `scalar_options` are
+    remembered, so a call with a tuple or list among them finds none.
     """
+    options = (mode, axes, boundary, fill_value, origin, method, out_dtype, workers, tune)
     call = None
     if type(x) is np.ndarray is type(k):
-        call = (op, x.shape, x.dtype, k.shape, k.dtype, options, tuple(map(type, options)))
+        numbers = (type(axes), type(fill_value), type(origin), type(workers), type(tune))
+        call = (op, x.shape, x.dtype, k.shape, k.dtype, options, numbers)
         try:
             known = runs_by_call.get(call)
         except TypeError:  # an unhashable option
@@ -60,7 +64,7 @@ def _compute(op, x, k, *options):
     planned, x, k, by_values = _planned(op, x, k, *options)
     if (
         call is not None
-        and scalar_options(call[-1])
+        and scalar_options(tuple(map(type, options)))
         and not by_values
         and "O" not in (x.dtype.kind, k.dtype.kind)  # object arrays need their values validated
     ):

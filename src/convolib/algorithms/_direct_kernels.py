@@ -48,6 +48,7 @@ from ._simd import (
     AVX512,
     Vector,
     add,
+    copy,
     fma,
     fma_if,
     lanes,
@@ -546,34 +547,6 @@ def _put(Y, at, value, count, accumulate):
         store_first(Y, at, add(value, load_first(Y, at, count)) if accumulate else value, count)
 
 
-def _copy(dst, d, src, s, n):
-    """``dst[d : d + n] = src[s : s + n]``, or zeros where ``src`` is None: float runs a
-    vector at a time, the last one in part (`store_first`), others value by value."""
-
-
-@overload(_copy, jit_options={"fastmath": {"contract"}})
-def _copy_overload(dst, d, src, s, n):
-    if isinstance(dst.dtype, types.Float) and src in (types.none, dst):
-        return _copy_vectors
-    return _copy_values
-
-
-def _copy_values(dst, d, src, s, n):
-    for i in range(U(n)):
-        dst[U(d) + i] = 0 if src is None else src[U(s) + i]
-
-
-def _copy_vectors(dst, d, src, s, n):
-    step = U(lanes(dst))
-    whole = U(n) // step * step
-    for i in range(U(0), whole, step):
-        store(dst, U(d) + i, zeros(dst) if src is None else load(src, U(s) + i))
-    if whole < U(n):
-        rest = np.int64(U(n) - whole)
-        tail = zeros(dst) if src is None else load_first(src, U(s) + whole, rest)
-        store_first(dst, U(d) + whole, tail, rest)
-
-
 ZEROS, EDGE, REFLECT, SYMMETRIC, WRAP = range(5)
 """Boundary rules of the padded loop's copies (``geo[24]``), by `RULES` name."""
 
@@ -631,7 +604,7 @@ def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
     at_in = _offsets(geo, n1, n2) if bands_in_place else at  # the taps' offsets in S
     size = 0 if in_place else extent * height * len2
     slab = np.empty(size + TILE_COLUMNS, Y.dtype)
-    _copy(slab, size, None, 0, TILE_COLUMNS)  # zeros for tiles' vectors past the last row
+    copy(slab, size, None, 0, TILE_COLUMNS)  # zeros for tiles' vectors past the last row
     tiles = _tile_columns(Y, slab, w) > 0
     band = t0 % bands
     i0 = t0 // bands % O0
@@ -723,7 +696,11 @@ def _band_in_place(S, w, at, wb, geo, plane, top, Y, y, rows):
         row = src + r * n2 - lo2  # where tap (0, 0, 0) of column 0 would read
         for e in range(O2 - inner):
             i2 = e if e < lo2 else e + inner
-            first, last = max(0, -((i2 - lo2) // d2)), min(m2, (n2 - 1 - i2 + lo2) // d2 + 1)
+            if d2 == 1:  # the taps inside the row, without divisions
+                first, last = max(0, lo2 - i2), min(m2, n2 - i2 + lo2)
+            else:
+                first = max(0, -((i2 - lo2) // d2))
+                last = min(m2, (n2 - 1 - i2 + lo2) // d2 + 1)
             total = Y.dtype.type(0)
             for j0 in range(m0):
                 for j1 in range(m1):
@@ -750,7 +727,7 @@ def _planes(q0, q1, S, at, w, bx, bk, geo, Y, accumulate):
     n = U((O1 - 1) * len2 + O2)
     size = extent * len1 * len2
     slab = np.empty(size + TILE_COLUMNS, Y.dtype)
-    _copy(slab, size, None, 0, TILE_COLUMNS)  # as in `_padded`
+    copy(slab, size, None, 0, TILE_COLUMNS)  # as in `_padded`
     tiles = (
         d1 == 1 and M >= PLANE_TILE_MIN_TAPS and 2 * O2 >= _tile_columns(Y, slab, w) > 0
     )  # tiles half full or more, of enough taps
@@ -766,15 +743,15 @@ def _planes(q0, q1, S, at, w, bx, bk, geo, Y, accumulate):
             p0 = i0 * s0 + t - lo0
             base = U(t * len1 * len2)
             if not 0 <= p0 < n0:
-                _copy(slab, base, None, 0, len1 * len2)
+                copy(slab, base, None, 0, len1 * len2)
                 continue
-            _copy(slab, base, None, 0, lo1 * len2 + lo2)  # the border around the rows copied in
+            copy(slab, base, None, 0, lo1 * len2 + lo2)  # the border around the rows copied in
             for p1 in range(n1):
                 src = U(((bx[b] * n0 + p0) * n1 + p1) * n2)
                 dst = base + U((p1 + lo1) * len2 + lo2)
-                _copy(slab, dst, S, src, n2)
+                copy(slab, dst, S, src, n2)
                 gap = len2 - n2 if p1 + 1 < n1 else (len1 - lo1 - n1) * len2 + len2 - n2 - lo2
-                _copy(slab, dst + U(n2), None, 0, gap)
+                copy(slab, dst + U(n2), None, 0, gap)
         wb = bk[b] * M
         y = U(plane * O1 * O2)
         if tiles:

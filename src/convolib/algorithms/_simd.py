@@ -393,3 +393,37 @@ def transpose(typingctx, tile):
         return context.get_dummy_value()
 
     return types.none(tile), codegen
+
+
+@intrinsic
+def copy(typingctx, dst, at, src, start, count):
+    """``dst[at : at + count] = src[start : start + count]``, or zeros where ``src`` is
+    None: one ``memcpy`` or ``memset`` of 1-D contiguous arrays of one number type, the
+    runs apart. Unlike a compiled function, an intrinsic takes its arrays without
+    counting references, so a loop may call it for every row at no more than its
+    cost."""
+    for array in (dst,) if src is types.none else (dst, src):
+        if not (isinstance(array, types.Array) and array.ndim == 1 and array.layout == "C"):
+            raise TypingError(f"a 1-D contiguous array is needed, not {array}")
+    if src is not types.none and src.dtype != dst.dtype:
+        raise TypingError(f"copies between arrays of one type only, not {src} to {dst}")
+
+    def codegen(context, builder, signature, args):
+        dst_type, at_type, src_type, start_type, count_type = signature.args
+        intp = context.get_value_type(types.intp)
+
+        def index(value, kind):
+            return context.cast(builder, value, kind, types.intp)
+
+        to = _address(context, builder, dst_type, args[0], index(args[1], at_type))
+        size = builder.mul(
+            index(args[4], count_type), ir.Constant(intp, context.get_abi_sizeof(to.type.pointee))
+        )
+        if src_type is types.none:
+            cgutils.memset(builder, to, size, 0)
+        else:
+            source = _address(context, builder, src_type, args[2], index(args[3], start_type))
+            cgutils.raw_memcpy(builder, to, source, size, 1)
+        return context.get_dummy_value()
+
+    return types.none(dst, at, src, start, count), codegen

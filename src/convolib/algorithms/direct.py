@@ -125,11 +125,11 @@ class Direct(Algorithm):
 
             return run
 
-        serial = loops.correlate_serial
+        serial, flat = loops.correlate_serial, len(shape) == 1
 
         def run_serially(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
             out = np.empty(shape, acc)
-            serial(signal.ravel(), kernel.ravel(), geo, out.ravel(), False)
+            serial(signal.ravel(), kernel.ravel(), geo, out if flat else out.ravel(), False)
             return out
 
         return run_serially  # small problems: the sum on one thread, with nothing between
