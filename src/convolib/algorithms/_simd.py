@@ -1,5 +1,5 @@
-"""The vector width of the compiled loops (512 bits on CPUs with AVX-512), and a
-vector type for loops that hold their sums in registers.
+"""The vector width of the compiled loops (512 bits on CPUs with AVX-512), a vector
+type for loops that hold their sums in registers, and `copy` for runs of values.
 
 LLVM vectorises only 256 bits wide on Intel's AVX-512 cores unless a function asks for
 more (their tuning flag ``prefer-256-bit``: early AVX-512 chips slowed their clock for
