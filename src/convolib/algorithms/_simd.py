@@ -90,11 +90,16 @@ def _vector_at(context, builder, signature, args, kind):
     return builder.bitcast(pointer, kind.as_pointer())
 
 
+def _check_run(array) -> None:
+    """Refuse an array that is not one contiguous run of values (1-D, C order)."""
+    if not (isinstance(array, types.Array) and array.ndim == 1 and array.layout == "C"):
+        raise TypingError(f"a 1-D contiguous array is needed, not {array}")
+
+
 def _check_array(array, value=None) -> None:
     """Refuse an array `Vector` cannot read or write, or a ``value`` to store into it
     that is no vector of its type."""
-    if not (isinstance(array, types.Array) and array.ndim == 1 and array.layout == "C"):
-        raise TypingError(f"a 1-D contiguous array is needed, not {array}")
+    _check_run(array)
     if not isinstance(array.dtype, types.Float):
         raise TypingError(f"vectors of floating-point numbers only, not {array.dtype}")
     if value is not None and value != Vector(array.dtype):
@@ -403,8 +408,7 @@ def copy(typingctx, dst, at, src, start, count):
     counting references, so a loop may call it for every row at no more than its
     cost."""
     for array in (dst,) if src is types.none else (dst, src):
-        if not (isinstance(array, types.Array) and array.ndim == 1 and array.layout == "C"):
-            raise TypingError(f"a 1-D contiguous array is needed, not {array}")
+        _check_run(array)
     if src is not types.none and src.dtype != dst.dtype:
         raise TypingError(f"copies between arrays of one type only, not {src} to {dst}")
 
