@@ -18,7 +18,18 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._simd import VECTOR_BYTES, fma, lanes, load, splat, store, wide_vectors, zeros
+from ._simd import (
+    VECTOR_BYTES,
+    copy,
+    fma,
+    lanes,
+    load,
+    load_evens,
+    splat,
+    store,
+    wide_vectors,
+    zeros,
+)
 
 U = nb.uint64
 
@@ -99,9 +110,9 @@ def _tiles(X, x, at, t0, t1, W, w, Y, pitch, n):  # pragma: no cover
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
-def _job(X, at, W, out, rows, geo, job):  # pragma: no cover
+def _job(X, at, W, out, rows, geo, job, Y):  # pragma: no cover
     """Job ``job``: positions ``u0 .. u0 + n - 1`` of one signal's line for one block of
-    filters, all taps summed in a buffer, then those that are outputs copied to
+    filters, all taps summed in the buffer ``Y``, then those that are outputs copied to
     ``out``."""
     chunks, length, chunk, blocks = geo[CHUNKS], geo[LENGTH], geo[CHUNK], geo[BLOCKS]
     taps, pitch = geo[TAP_COUNT], geo[PITCH]
@@ -111,7 +122,6 @@ def _job(X, at, W, out, rows, geo, job):  # pragma: no cover
     n = min(length, u0 + chunk) - u0
     x = item * geo[X_SIZE] + u0
     w = (item // geo[SIGNALS] * blocks + b) * taps * FILTERS
-    Y = np.empty(FILTERS * pitch, X.dtype)
     step = geo[TAP_BLOCK]
     for t0 in range(0, taps, step):
         _tiles(X, x, at, t0, min(taps, t0 + step), W, w, Y, pitch, n)
@@ -126,32 +136,67 @@ def _job(X, at, W, out, rows, geo, job):  # pragma: no cover
         for f in range(count):
             src = U(f * pitch + lo - u0)
             dst = U(base + f * size + rows[r] + lo - r * row)
-            for i in range(U(max(0, hi - lo))):
-                out[dst + i] = Y[src + i]
+            copy(out, dst, Y, src, U(max(0, hi - lo)))
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _split_plane(x, n, lo, stride, phases, X, G):  # pragma: no cover
+    """Rows ``G·p1 .. G·p1 + p1 - 1`` of `split_phases`'s ``X``, each a run of ``p2``
+    values (``p`` the phase grid's shape): those of one signal, phase and ``i0``."""
+    n0, n1, n2 = n[0], n[1], n[2]
+    s0, s1, s2 = stride[0], stride[1], stride[2]
+    p0, p1, p2 = phases[0], phases[1], phases[2]
+    i0, t = G % p0, G // p0
+    r2, t = t % s2, t // s2
+    r1, t = t % s1, t // s1
+    r0, c = t % s0, t // s0
+    a = i0 * s0 + r0 - lo[0]
+    first = max(0, -((r2 - lo[2]) // s2))  # the columns e with e·s2 + r2 - lo[2] in x
+    last = max(first, min(p2, -((r2 - lo[2] - n2) // s2)))
+    step = U(lanes(X))
+    for i1 in range(p1):
+        b = i1 * s1 + r1 - lo[1]
+        dst = U((G * p1 + i1) * p2)
+        if not (0 <= a < n0 and 0 <= b < n1):
+            for e in range(U(p2)):
+                X[dst + e] = 0
+            continue
+        for e in range(U(first)):
+            X[dst + e] = 0
+        src = U(((c * n0 + a) * n1 + b) * n2 + first * s2 + r2 - lo[2])
+        at, count, done = dst + U(first), U(last - first), U(0)
+        if s2 == 1:
+            copy(X, at, x, src, count)
+            done = count
+        elif s2 == 2:  # a vector at a time, while its loads stay inside x
+            while done + step <= count and src + U(2) * (done + step) <= U(x.size):
+                store(X, at + done, load_evens(x, src + U(2) * done))
+                done += step
+        for e in range(done, count):
+            X[at + e] = x[src + e * U(s2)]
+        for e in range(U(last), U(p2)):
+            X[dst + e] = 0
 
 
 @nb.njit(cache=True, nogil=True)
 def split_phases(x, count, n, lo, stride, phases, X):  # pragma: no cover
     """Each of the ``count`` signals in ``x`` (flat, each of shape ``n``, three axes)
-    placed at ``lo`` on its grid and split by ``stride`` into ``X``: flat, each signal
-    ``(*stride, *phases)`` with ``[r0, r1, r2, i0, i1, i2]`` the grid's ``i·s + r``
-    along each axis. Only the signal's values are written (``X`` holds the zeros)."""
-    n0, n1, n2 = n[0], n[1], n[2]
-    s0, s1, s2 = stride[0], stride[1], stride[2]
-    p0, p1, p2 = phases[0], phases[1], phases[2]
-    plane = p0 * p1 * p2
-    for c in range(count):
-        for a in range(n0):
-            r0, i0 = (a + lo[0]) % s0, (a + lo[0]) // s0
-            for b in range(n1):
-                r1, i1 = (b + lo[1]) % s1, (b + lo[1]) // s1
-                src = U(((c * n0 + a) * n1 + b) * n2)
-                for r2 in range(s2):
-                    first = (r2 - lo[2]) % s2  # the first column in phase r2
-                    phase = ((c * s0 + r0) * s1 + r1) * s2 + r2
-                    dst = U(phase * plane + (i0 * p1 + i1) * p2 + (first + lo[2]) // s2)
-                    for e in range(U((n2 - first + s2 - 1) // s2)):
-                        X[dst + e] = x[src + U(first) + e * U(s2)]
+    placed at ``lo`` on a grid of zeros and split by ``stride`` into ``X``: flat, each
+    signal ``(*stride, *phases)`` with ``[r0, r1, r2, i0, i1, i2]`` the grid's ``i·s +
+    r`` along each axis, then zeros to ``X``'s end. Every value of ``X`` is written."""
+    planes = count * stride[0] * stride[1] * stride[2] * phases[0]
+    for G in range(planes):
+        _split_plane(x, n, lo, stride, phases, X, G)
+    X[planes * phases[1] * phases[2] :] = 0
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def split_phases_parallel(x, count, n, lo, stride, phases, X):  # pragma: no cover
+    """`split_phases`, shared out over numba's threads."""
+    planes = count * stride[0] * stride[1] * stride[2] * phases[0]
+    for G in nb.prange(planes):
+        _split_plane(x, n, lo, stride, phases, X, G)
+    X[planes * phases[1] * phases[2] :] = 0
 
 
 @nb.njit(cache=True, nogil=True)
@@ -183,12 +228,16 @@ def block_weights(w, shared, filters, taps, W):  # pragma: no cover
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
 def correlate_serial(X, at, W, out, rows, geo, jobs):  # pragma: no cover
     """Every job, in order, on the calling thread."""
+    Y = np.empty(FILTERS * geo[PITCH], X.dtype)
     for job in range(jobs):
-        _job(X, at, W, out, rows, geo, job)
+        _job(X, at, W, out, rows, geo, job, Y)
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, parallel=True)
-def correlate_parallel(X, at, W, out, rows, geo, jobs):  # pragma: no cover
-    """Every job, shared out over numba's threads."""
-    for job in nb.prange(jobs):
-        _job(X, at, W, out, rows, geo, job)
+def correlate_parallel(X, at, W, out, rows, geo, jobs, threads):  # pragma: no cover
+    """Every job, shared out over ``threads`` of numba's threads in runs of consecutive
+    jobs, one buffer each."""
+    for c in nb.prange(threads):
+        Y = np.empty(FILTERS * geo[PITCH], X.dtype)
+        for job in range(c * jobs // threads, (c + 1) * jobs // threads):
+            _job(X, at, W, out, rows, geo, job, Y)

@@ -133,6 +133,28 @@ def load(typingctx, array, index):
 
 
 @intrinsic
+def load_evens(typingctx, array, index):
+    """The `Vector` of ``array[index : index + 2·lanes(array) : 2]``: a run read at a
+    step of two, from two loads; no bounds check (as `load`): all ``2·lanes(array)``
+    values from ``index`` on are read."""
+    _check_array(array)
+    vector = Vector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        kind = context.get_value_type(vector)
+        align = array.dtype.bitwidth // 8
+        first = builder.load(_vector_at(context, builder, signature, args, kind), align=align)
+        after = (args[0], builder.add(args[1], ir.Constant(args[1].type, vector.lanes)))
+        second = builder.load(_vector_at(context, builder, signature, after, kind), align=align)
+        evens = ir.Constant(
+            ir.VectorType(ir.IntType(32), vector.lanes), list(range(0, 2 * vector.lanes, 2))
+        )
+        return builder.shuffle_vector(first, second, evens)
+
+    return vector(array, index), codegen
+
+
+@intrinsic
 def splat(typingctx, array, index):
     """The `Vector` with ``array[index]`` in every lane."""
     _check_array(array)

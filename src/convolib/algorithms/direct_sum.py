@@ -192,15 +192,19 @@ class DirectSum(Algorithm):
         implicit = spec.zero_padding  # placed among zeros, not padded first
         x, weights, y, order = lay_out(spec, signal, kernel, padded=not implicit)
         lo = tuple(low if implicit else 0 for low, _ in spec.pads)
-        X = _flat_signals(spec, x, lay, lo)
-        W = _blocked_weights(weights, lay)
-        out = y.reshape(-1)
-        launch(
-            _threads(spec, workers),
-            lambda _: loops.correlate_parallel(X, lay.at, W, out, lay.rows, lay.geo, lay.jobs),
-            lambda: loops.correlate_serial(X, lay.at, W, out, lay.rows, lay.geo, lay.jobs),
-            fewest=1,  # the parallel loops run faster on one thread too
-        )
+        split = _split(spec, x, lay, lo)
+        X, W, out = split[-1], _blocked_weights(weights, lay), y.reshape(-1)
+
+        def parallel(threads: int) -> None:
+            loops.split_phases_parallel(*split)
+            loops.correlate_parallel(X, lay.at, W, out, lay.rows, lay.geo, lay.jobs, threads)
+
+        def serial() -> None:
+            loops.split_phases(*split)
+            loops.correlate_serial(X, lay.at, W, out, lay.rows, lay.geo, lay.jobs)
+
+        # the parallel loops run faster on one thread too
+        launch(_threads(spec, workers), parallel, serial, fewest=1)
         return restore(spec, y, order)
 
 
@@ -214,19 +218,19 @@ def _blocked_weights(weights: np.ndarray, lay: _Layout) -> np.ndarray:
     return W
 
 
-def _flat_signals(spec: Spec, x: np.ndarray, lay: _Layout, lo: tuple[int, ...]) -> np.ndarray:
-    """The signals ``x`` (shared, signals, channels, *n) as the loops read them: placed at
-    ``lo`` on the padded grid (zeros around them), split by the stride into ``(shared,
-    signals, channels, *stride, *phases)`` with ``[..., r, i]`` the grid's ``i·s + r``,
-    flat, and followed by ``lay.slack`` zeros."""
+def _split(spec: Spec, x: np.ndarray, lay: _Layout, lo: tuple[int, ...]) -> tuple:
+    """The arguments of ``split_phases``, which writes the signals ``x`` (shared,
+    signals, channels, *n) as the loops read them into the last one, a new array:
+    placed at ``lo`` on the padded grid (zeros around them), split by the stride into
+    ``(shared, signals, channels, *stride, *phases)`` with ``[..., r, i]`` the grid's
+    ``i·s + r``, flat, and followed by ``lay.slack`` zeros."""
     count = math.prod(x.shape[:3])
     size = count * math.prod(spec.stride) * math.prod(lay.phases)
-    flat = np.zeros(size + lay.slack, x.dtype)
 
     def three(values: tuple[int, ...], fill: int) -> np.ndarray:
         return np.array((fill,) * (3 - len(values)) + tuple(values), np.int64)
 
     n, stride, phases = three(x.shape[3:], 1), three(spec.stride, 1), three(lay.phases, 1)
     signals = np.ascontiguousarray(x).reshape(-1)
-    _loops().split_phases(signals, count, n, three(lo, 0), stride, phases, flat)
-    return flat
+    X = np.empty(size + lay.slack, x.dtype)
+    return signals, count, n, three(lo, 0), stride, phases, X
