@@ -211,6 +211,26 @@ def test_an_option_of_the_wrong_type_is_rejected_even_after_a_valid_call(
     contains(msg, f"{option}=", rule)
 
 
+@pytest.mark.parametrize(
+    ("option", "valid", "invalid", "rule"),
+    [
+        ("stride", 2, 2.0, "ints (one per spatial axis)"),
+        ("padding", 1, 1.0, "ints (one per spatial axis)"),
+        ("dilation", 1, True, "ints (one per spatial axis)"),
+        ("groups", 1, 1.0, "must be an int"),
+        ("groups", 1, True, "must be an int"),
+    ],
+)
+def test_a_layer_option_of_the_wrong_type_is_rejected_even_after_a_valid_call(
+    option, valid, invalid, rule
+):
+    # as for convolve: `convolib.nn.conv` remembers its calls by signature too
+    x, w = np.ones((1, 2, 6, 6)), np.ones((4, 2, 3, 3))
+    convolib.nn.conv(x, w, **{option: valid})
+    msg = raises(convolib.ArgumentTypeError, TypeError, convolib.nn.conv, x, w, **{option: invalid})
+    contains(msg, f"{option}=", rule)
+
+
 def test_batch_axes_must_broadcast():
     x, k = np.ones((3, 5)), np.ones((2, 2))
     msg = raises(convolib.ArgumentError, ValueError, convolib.convolve, x, k, axes=[1])

@@ -122,6 +122,27 @@ def test_unbatched_input_and_named_forms():
         nn.conv2d(x, w)
 
 
+@pytest.mark.parametrize("flip", [False, True])
+@pytest.mark.parametrize("batched", [True, False])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_a_repeated_layer_call_runs_the_remembered_layer_on_its_own_operands(
+    flip, batched, with_bias
+):
+    """The second call of a signature skips validation and planning (`runs_by_call`),
+    and must still compute on its own operands: checked against the same layer in the
+    reference algorithm, a call of another signature."""
+    from convolib.planner import runs_by_call
+
+    shape = (2, 3, 7, 6) if batched else (3, 7, 6)
+    options = {"stride": 2, "padding": 1, "flip": flip}
+    for _ in range(2):
+        x, w = RNG.standard_normal(shape), RNG.standard_normal((4, 3, 3, 2))
+        b = RNG.standard_normal(4) if with_bias else None
+        got = nn.conv(x, w, b, **options)
+        np.testing.assert_allclose(got, nn.conv(x, w, b, method="reference", **options))
+    assert any(key[0] == "conv" and key[1] == (shape, x.dtype) for key in runs_by_call)
+
+
 def test_complex_weights_are_not_conjugated():
     x = RNG.standard_normal((1, 2, 8)) + 1j * RNG.standard_normal((1, 2, 8))
     w = RNG.standard_normal((3, 2, 3)) + 1j * RNG.standard_normal((3, 2, 3))
@@ -394,12 +415,18 @@ def test_every_gemm_layout_matches_torch(layer, kind, chunks, monkeypatch, reque
 
 
 # a filter block padded (13 filters), a stride of 3 with dilation, and 180 taps: a
-# pass of `costs.DIRECT_SUM_TAP_BLOCK` taps and part of one (in small chunks, 45 passes)
+# pass of `costs.DIRECT_SUM_TAP_BLOCK` taps and part of one (in small chunks, 45 passes);
+# then rows a whole number of float64 vectors long, summed by rows: 48 outputs (in
+# small chunks, two segments a row), 24 (a tile and a vector) with a block of one
+# filter, and a volume's rows of 16
 DIRECT_SUM_LAYERS = [
     *LAYERS,
     (2, 5, 13, (10, 9), (3, 3), 2, 1, 1, 1),
     (1, 3, 9, (23,), (7,), 3, 3, 2, 1),
     (2, 20, 11, (9, 8), (3, 3), 1, 1, 1, 1),
+    (1, 3, 16, (6, 48), (3, 3), 1, 1, 1, 1),
+    (2, 3, 9, (12, 47), (5, 5), 2, (1, 2), 1, 1),
+    (1, 2, 8, (4, 5, 16), (3, 3, 3), 1, 1, 1, 1),
 ]
 
 
@@ -418,6 +445,54 @@ def test_direct_sum_matches_torch(layer, chunks, request):
             assert "one kernel and no channel sum" in str(err)
             continue
         np.testing.assert_allclose(got, expected)
+
+
+@pytest.mark.parametrize("chunks", ["default", "small"])
+def test_direct_sum_sums_float32_rows_of_whole_vectors_straight_into_the_output(chunks, request):
+    """A first layer's shape (n3's, smaller): rows of 32 float32 outputs, which
+    direct_sum sums by rows and stores without a buffer."""
+    from convolib.algorithms import direct_sum
+
+    if chunks == "small":
+        request.getfixturevalue("small_chunks")
+    x = RNG.standard_normal((2, 3, 20, 64)).astype(np.float32)
+    w = RNG.standard_normal((16, 3, 7, 7)).astype(np.float32)
+    options = {"stride": 2, "padding": 3}
+    spec = nn.plan(x, w, method="direct_sum", **options).spec
+    assert direct_sum._layout(spec).geo[direct_sum._loops().BY_ROWS]
+    got = nn.conv(x, w, method="direct_sum", **options)
+    np.testing.assert_allclose(got, torch_conv(x, w, **options), **tol(np.float32))
+
+
+@pytest.mark.parametrize(
+    "n, lo, stride",
+    [
+        ((1, 1, 9), (0, 0, 3), (1, 1, 2)),
+        ((1, 7, 10), (0, 2, 3), (1, 2, 3)),
+        ((4, 5, 6), (1, 0, 2), (2, 3, 1)),
+        ((1, 3, 41), (0, 1, 5), (1, 1, 2)),  # rows long enough for whole vectors
+        ((1, 2, 2), (0, 4, 4), (1, 3, 3)),  # placed past a stride's length
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_direct_sum_splits_signals_into_phases(n, lo, stride, dtype):
+    """Both of direct_sum's phase splits write every value (``X`` starts as NaN): each
+    signal placed at ``lo`` on a grid of zeros, then the grid's ``[i·s + r]`` at
+    ``[r, i]`` along each axis, as NumPy's reshape lays it out; zeros after them."""
+    from convolib.algorithms import direct_sum
+
+    loops, count, slack = direct_sum._loops(), 3, 5
+    x = np.arange(1, count * np.prod(n) + 1, dtype=dtype).reshape(count, *n) * 0.5
+    phases = tuple(-(-(a + b + 1) // s) for a, b, s in zip(lo, n, stride, strict=True))
+    grid = np.zeros((count, *(p * s for p, s in zip(phases, stride, strict=True))), dtype)
+    grid[(slice(None), *(slice(a, a + b) for a, b in zip(lo, n, strict=True)))] = x
+    split = grid.reshape(count, *(v for p, s in zip(phases, stride, strict=True) for v in (p, s)))
+    expected = np.r_[split.transpose(0, 2, 4, 6, 1, 3, 5).ravel(), np.zeros(slack, dtype)]
+    geometry = (np.array(n), np.array(lo), np.array(stride), np.array(phases))
+    for splitter in (loops.split_phases, loops.split_phases_parallel):
+        X = np.full(expected.size, np.nan, dtype)
+        splitter(x.ravel(), count, *geometry, X)
+        np.testing.assert_array_equal(X, expected)
 
 
 @pytest.mark.parametrize("layer", LAYERS)

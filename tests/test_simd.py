@@ -50,7 +50,7 @@ PASSES = {
     "direct": (_direct_kernels._add, (f8, 0, f8, i8, 0, f8, 0, 1, 0, 0, False)),
     "separable rows": (_separable_kernels._add, (f8, 0, f8, i8, 0, f8, 0, 1, 0, False)),
     "separable columns": (_separable_kernels._add4, (f8, f8, i8, f8, 0, 1, 0, False)),
-    "direct_sum": (_direct_sum_kernels._tiles, (f8, 0, i8, 0, 0, f8, 0, f8, 0, 0)),
+    "direct_sum": (_direct_sum_kernels._tiles, (f8, 0, i8, 0, 0, f8, 0, f8, 0, 0, 0)),
     "interleaved": (  # no output columns: nothing to sum
         _interleaved_kernels._sums,
         (f8, f8, _interleaved_kernels.geometry((1,), (1,), (0,), (0,), (1,), (1,), 0), f8),
@@ -133,6 +133,23 @@ def test_vectors_refuse_arrays_they_cannot_hold():
         _copy(np.zeros(16, np.int64), np.zeros(16, np.int64))
     with pytest.raises(nb.core.errors.TypingError, match="1-D contiguous"):
         _copy(np.zeros((4, 16)), np.zeros((4, 16)))
+
+
+@nb.njit
+def _evens(x, i, y):
+    _simd.store(y, 0, _simd.load_evens(x, i))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_load_evens_reads_every_second_value_of_two_vectors(dtype):
+    lanes = _simd.VECTOR_BYTES // np.dtype(dtype).itemsize
+    x = np.arange(1, 2 * lanes + 8, dtype=dtype) * 1.5
+    for start in (0, 3, np.uint64(7)):  # the loops' unsigned indices too
+        y = np.zeros(lanes, dtype)
+        _evens(x, start, y)
+        np.testing.assert_array_equal(y, x[int(start) : int(start) + 2 * lanes : 2])
+    with pytest.raises(nb.core.errors.TypingError, match="floating-point"):
+        _evens(np.zeros(64, np.int64), 0, np.zeros(64, np.int64))
 
 
 @nb.njit

@@ -133,7 +133,7 @@ def _values_need_the_sum(
     """
     real = signal.dtype.kind != "c"
     bounds = []
-    for a in (kernel,) if kernel_only else (signal, kernel):
+    for a in map(_ascending, (kernel,) if kernel_only else (signal, kernel)):
         # min and max are NaN where a NaN is, and ±inf bounds an infinity: vectorised
         # passes, no temporary arrays.
         parts = (a,) if real else (a.real, a.imag)
@@ -152,6 +152,19 @@ def _values_need_the_sum(
         if top / smallest > limit:
             return True, True
     return False, True
+
+
+def _ascending(a: np.ndarray) -> np.ndarray:
+    """``a`` with the axes it steps through backwards reversed: a view of the same
+    values in another order, which NumPy reduces several times faster (a flipped
+    kernel is reversed along its convolved axes).
+
+    >>> _ascending(np.arange(3)[::-1]).tolist()
+    [0, 1, 2]
+    """
+    if all(step >= 0 for step in a.strides):
+        return a
+    return a[tuple(slice(None, None, -1) if step < 0 else slice(None) for step in a.strides)]
 
 
 def _extremes(a: np.ndarray) -> tuple:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,8 +30,8 @@ from .algorithms import last_axes_reversed
 from .boundary import canonical_boundary
 from .errors import ArgumentTypeError, bad_argument
 from .numbers import as_operand
-from .planner import Plan, make_plan
-from .spec import Spec, build_spec
+from .planner import Plan, make_plan, remember, runs_by_call
+from .spec import Spec, build_spec, scalar_options
 
 __all__ = [
     "conv",
@@ -313,17 +314,58 @@ def conv(
     A Dask array ``input`` gives a lazy Dask array, computed block by block along the
     batch axis (whose chunks are kept); channels and spatial axes are one chunk each.
     """
-    options = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
-    options |= {"padding_mode": padding_mode, "flip": flip, "method": method}
+    options = (stride, padding, dilation, groups, padding_mode, flip, method, workers)
+    call = _call(input, weight, bias, options)
+    known = runs_by_call.get(call) if call is not None else None
+    if known is not None:
+        return known(input, weight, bias)
     if chunked.is_dask(input):
-        return _lazy(input, weight, bias, options, workers)
+        named = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+        named |= {"padding_mode": padding_mode, "flip": flip, "method": method}
+        return _lazy(input, weight, bias, named, workers)
     x, w, bias, unbatched = _operands(input, weight, bias)
+    plan, run = _layer_runner(x, w, options, unbatched)
+    if call is not None and scalar_options(tuple(map(type, options))):
+        remember(call, plan, run)
+    return run(x, w, bias)
+
+
+def _call(input: object, weight: object, bias: object, options: tuple) -> tuple | None:
+    """The key of a `conv` call in `runs_by_call`: its operands' shapes and dtypes and
+    its options with their types; None where a call's values need validating each
+    time (objects, or no arrays) or an option is unhashable."""
+    arrays = (input, weight) if bias is None else (input, weight, bias)
+    if any(type(a) is not np.ndarray or a.dtype.kind == "O" for a in arrays):
+        return None
+    call = ("conv", *((a.shape, a.dtype) for a in arrays), options, tuple(map(type, options)))
+    try:
+        hash(call)
+    except TypeError:  # a list among the options
+        return None
+    return call
+
+
+def _layer_runner(
+    x: np.ndarray, w: np.ndarray, options: tuple, unbatched: bool
+) -> tuple[Plan, Callable]:
+    """`conv`'s plan for operands of these shapes and dtypes (``x`` batched), validated,
+    and the layer as a function of input (batched or not, as ``unbatched`` says),
+    weight and bias arrays of them."""
+    stride, padding, dilation, groups, padding_mode, flip, method, workers = options
     layer, signal, kernel, geometry = _forward(
         x, w, stride, padding, dilation, groups, padding_mode, flip
     )
-    y = _sum(signal, kernel, layer, method=method, workers=workers, **geometry)
-    y = y.reshape(layer.batch, layer.filters, *layer.out)
-    return _finish(y, bias, layer.filters, unbatched)
+    plan = make_plan(_spec(signal, kernel, layer, **geometry), method, workers)
+    signal_shape, kernel_shape = signal.shape, kernel.shape
+    turned = () if flip else last_axes_reversed(layer.dims)  # the spec convolves
+    out_shape = (layer.batch, layer.filters, *layer.out)
+
+    def run(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        kernel = w.reshape(kernel_shape)[turned]
+        y = plan._run(x.reshape(signal_shape), kernel).reshape(out_shape)
+        return _finish(y, bias, layer.filters, unbatched)
+
+    return plan, run
 
 
 def _lazy(x, weight, bias, options: dict, workers):

@@ -191,20 +191,22 @@ def set_tune(tune: bool) -> bool:
     return previous
 
 
-runs_by_call: dict[tuple, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {}
+runs_by_call: dict[tuple, Callable[..., np.ndarray]] = {}
 """Bound plans (`Plan._run`) by the signature of the call that made them
-(`convolib.api`), so that a repeated call skips validation and planning: only plans
-that no operand value and no memory check went into."""
+(`convolib.api`; `convolib.nn.conv` keeps its layers' runners), so that a repeated
+call skips validation and planning: only plans that no operand value and no memory
+check went into."""
 
 _BY_CALL_LIMIT = 1024
 
 
-def remember(call: tuple, plan: Plan) -> None:
-    """Keep ``plan``, bound, for ``call`` if it depends on nothing but the call's signature."""
+def remember(call: tuple, plan: Plan, run: Callable | None = None) -> None:
+    """Keep ``plan``, bound (or ``run``, a function that runs it), for ``call`` if it
+    depends on nothing but the call's signature."""
     if plan.memory_budget is None:
         if len(runs_by_call) >= _BY_CALL_LIMIT:
             runs_by_call.clear()
-        runs_by_call[call] = plan._run
+        runs_by_call[call] = plan._run if run is None else run
 
 
 def forget_plans() -> None:

@@ -30,6 +30,9 @@ parallel over runs of output rows. Two loops share those passes
   planes, each padded on its own (`costs.direct_planes`): the same tiles for large
   kernels (where `TILES`), passes over the plane as one wide row for others.
 
+Each loop has a serial and a parallel entry (`entries`), so that a call compiles only
+the loop it runs.
+
 The loops index flattened arrays with unsigned integers (``U``), which numba does
 not wrap around as it does negative indices, so the passes vectorise; and they make
 no array views, each of which costs two atomic reference-count updates.
@@ -792,75 +795,111 @@ def _reversed(W, geo):
 
 
 @nb.njit(cache=True, nogil=True)
-def _padded_path(W, geo):
-    """Whether the padded loop runs: it is asked for, and either the kernel is finite or
-    a boundary rule leaves no term out."""
-    return geo[PADDED] and (geo[24] != ZEROS or _finite(W))
+def _kernel_allows_padding(W, geo):
+    """Whether the padded loops may run: a boundary rule leaves no term out, or the
+    kernel is finite (a zero of the padding times an infinite tap would be NaN where
+    the sum has no such term)."""
+    return geo[24] != ZEROS or _finite(W)
 
 
 @nb.njit(cache=True, nogil=True)
-def correlate_serial(S, W, geo, Y, accumulate):
-    """The correlation on this thread, on the loop that ``geo`` asks for, the kernel
-    reversed first if ``geo[REVERSE]``."""
+def rows_serial(S, W, geo, Y, accumulate):
+    """The rows loop on this thread (the kernel reversed first if ``geo[REVERSE]``);
+    True, as the other loops' entries return when they ran."""
     if geo[REVERSE]:
-        _serial(S, _reversed(W, geo), geo, Y, accumulate)
-    else:
-        _serial(S, W, geo, Y, accumulate)
-
-
-@nb.njit(cache=True, nogil=True)
-def _serial(S, W, geo, Y, accumulate):
+        W = _reversed(W, geo)
     bx, bk = _batch_indices(geo)
-    first = np.int64(0)  # not a literal 0: one compiled loop serves both drivers
-    if _padded_path(W, geo):
-        if geo[PLANES]:
-            at, w = _taps(W, geo, geo[10])
-            _planes(first, _plane_count(geo), S, at, w, bx, bk, geo, Y, accumulate)
-        else:
-            _padded(first, _bands(geo), S, W, bx, bk, geo, Y, accumulate)
-    else:
-        _rows(first, _tasks(geo), S, W, bx, bk, geo, Y, accumulate)
-
-
-@nb.njit(cache=True, nogil=True)
-def correlate_parallel(S, W, geo, Y, accumulate, chunks):
-    """`correlate_serial` in ``chunks`` runs of nearly equal numbers of planes or tasks."""
-    if geo[REVERSE]:
-        _parallel(S, _reversed(W, geo), geo, Y, accumulate, chunks)
-    else:
-        _parallel(S, W, geo, Y, accumulate, chunks)
+    _rows(np.int64(0), _tasks(geo), S, W, bx, bk, geo, Y, accumulate)
+    return True
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
-def _parallel(S, W, geo, Y, accumulate, chunks):
+def rows_parallel(S, W, geo, Y, accumulate, chunks):
+    """`rows_serial` in ``chunks`` runs of nearly equal numbers of tasks."""
+    if geo[REVERSE]:
+        W = _reversed(W, geo)
     bx, bk = _batch_indices(geo)
-    if _padded_path(W, geo):
-        if geo[PLANES]:
-            at, w = _taps(W, geo, geo[10])
-            count = _plane_count(geo)
-            for c in nb.prange(chunks):
-                _planes(
-                    c * count // chunks,
-                    (c + 1) * count // chunks,
-                    S,
-                    at,
-                    w,
-                    bx,
-                    bk,
-                    geo,
-                    Y,
-                    accumulate,
-                )
-        else:
-            bands = _bands(geo)
-            for c in nb.prange(chunks):
-                _padded(
-                    c * bands // chunks, (c + 1) * bands // chunks, S, W, bx, bk, geo, Y, accumulate
-                )
-    else:
-        tasks = _tasks(geo)
-        for c in nb.prange(chunks):
-            _rows(c * tasks // chunks, (c + 1) * tasks // chunks, S, W, bx, bk, geo, Y, accumulate)
+    tasks = _tasks(geo)
+    for c in nb.prange(chunks):
+        _rows(c * tasks // chunks, (c + 1) * tasks // chunks, S, W, bx, bk, geo, Y, accumulate)
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def padded_serial(S, W, geo, Y, accumulate):
+    """The padded loop on this thread, as `rows_serial`; False, with nothing written,
+    where the kernel does not allow it (`_kernel_allows_padding`)."""
+    if not _kernel_allows_padding(W, geo):
+        return False
+    if geo[REVERSE]:
+        W = _reversed(W, geo)
+    bx, bk = _batch_indices(geo)
+    _padded(np.int64(0), _bands(geo), S, W, bx, bk, geo, Y, accumulate)
+    return True
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def padded_parallel(S, W, geo, Y, accumulate, chunks):
+    """`padded_serial` in ``chunks`` runs of nearly equal numbers of bands."""
+    if not _kernel_allows_padding(W, geo):
+        return False
+    if geo[REVERSE]:
+        W = _reversed(W, geo)
+    bx, bk = _batch_indices(geo)
+    bands = _bands(geo)
+    for c in nb.prange(chunks):
+        _padded(c * bands // chunks, (c + 1) * bands // chunks, S, W, bx, bk, geo, Y, accumulate)
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def planes_serial(S, W, geo, Y, accumulate):
+    """The padded loop's plane at a time form on this thread, as `padded_serial`."""
+    if not _kernel_allows_padding(W, geo):
+        return False
+    if geo[REVERSE]:
+        W = _reversed(W, geo)
+    bx, bk = _batch_indices(geo)
+    at, w = _taps(W, geo, geo[10])
+    _planes(np.int64(0), _plane_count(geo), S, at, w, bx, bk, geo, Y, accumulate)
+    return True
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def planes_parallel(S, W, geo, Y, accumulate, chunks):
+    """`planes_serial` in ``chunks`` runs of nearly equal numbers of planes."""
+    if not _kernel_allows_padding(W, geo):
+        return False
+    if geo[REVERSE]:
+        W = _reversed(W, geo)
+    bx, bk = _batch_indices(geo)
+    at, w = _taps(W, geo, geo[10])
+    count = _plane_count(geo)
+    for c in nb.prange(chunks):
+        _planes(
+            c * count // chunks, (c + 1) * count // chunks, S, at, w, bx, bk, geo, Y, accumulate
+        )
+    return True
+
+
+def entries(geo: np.ndarray) -> tuple:
+    """The serial and parallel entries of the loop ``geo`` asks for. Each loop is
+    compiled on its first call (minutes for the largest), so only those a call needs
+    are compiled; the padded loops' entries return False where the rows loop must run
+    instead (`_kernel_allows_padding`)."""
+    if not geo[PADDED]:
+        return rows_serial, rows_parallel
+    if geo[PLANES]:
+        return planes_serial, planes_parallel
+    return padded_serial, padded_parallel
+
+
+def correlate_serial(S, W, geo, Y, accumulate) -> None:
+    """The correlation on this thread, on the loop ``geo`` asks for, or the rows loop
+    where the kernel does not allow it."""
+    serial, _ = entries(geo)
+    if not serial(S, W, geo, Y, accumulate):
+        rows_serial(S, W, geo, Y, accumulate)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -941,13 +980,14 @@ def run(
 ) -> None:
     """Write the correlation into ``Y``, or add it (module docstring), on up to
     ``workers`` threads. The arrays are one-dimensional and contiguous."""
-    if workers > 1:
-        launch(
-            workers,
-            lambda threads: correlate_parallel(
-                S, W, geo, Y, accumulate, threads * CHUNKS_PER_THREAD
-            ),
-            lambda: correlate_serial(S, W, geo, Y, accumulate),
-        )
-    else:
+    if workers <= 1:
         correlate_serial(S, W, geo, Y, accumulate)
+        return
+    _, parallel = entries(geo)
+
+    def on_threads(threads: int) -> None:
+        chunks = threads * CHUNKS_PER_THREAD
+        if not parallel(S, W, geo, Y, accumulate, chunks):
+            rows_parallel(S, W, geo, Y, accumulate, chunks)
+
+    launch(workers, on_threads, lambda: correlate_serial(S, W, geo, Y, accumulate))

@@ -1,16 +1,24 @@
 """Compiled loops of the direct_sum algorithm: a tile of filters summed in registers.
 
 Every operand arrives flat. ``X`` holds each signal's phase planes (``x_size`` values
-per signal; a tile's worth of values past its end); ``at`` the taps' offsets into
-them; ``W`` each shared batch's filter blocks, ``(shared, blocks, taps, FILTERS)``, so
-a tap's weights are one run. The sums run along a line of ``length`` positions (a
-whole number of tiles) on the phase grid, rows of ``row`` positions of which the first
-``width`` are outputs; ``rows`` gives each row's first output's place in one filter's
-output (-1: none). A job is one run of ``chunk`` positions of one signal's block of
-filters, summed tile by tile into a buffer of `FILTERS` lines ``pitch`` apart and then
-copied out into ``out`` (signals, filters, outputs); a signal's jobs run in order of
-their runs, so the signal values they read stay in cache. Importing this module
-imports numba.
+per signal, then a tile's worth of zeros); ``at`` the taps' offsets into them; ``W``
+each shared batch's filter blocks, ``(shared, blocks, taps, FILTERS)``, so a tap's
+weights are one run. The sums run along rows cut into segments of at most ``segment``
+positions, in one of two ways (``by_rows``):
+
+* by rows: each output row (its positions on the phase grid, ``rows`` giving each
+  one's first), its sums stored straight into ``out`` (signals, filters, outputs);
+  where the rows are whole vectors long, nothing is summed but outputs.
+* as a line: one line over the phase grid's rows (``row`` positions, of which the
+  first ``width`` are outputs), the few positions in each row's overhang summed too;
+  ``rows`` gives each grid row's first output's place in one filter's output (-1:
+  none). Rows shorter than a vector waste fewer lanes this way.
+
+A job sums a run of consecutive segments of one signal for one block of filters, tile
+by tile, into ``out`` by rows, or into a buffer of `FILTERS` lines ``pitch`` apart
+(a line, or a last block of fewer than `FILTERS` filters), whose outputs are then
+copied out; a signal's jobs run in order, so the signal values they read stay in
+cache. Importing this module imports numba.
 """
 
 from __future__ import annotations
@@ -25,8 +33,10 @@ from ._simd import (
     lanes,
     load,
     load_evens,
+    load_first,
     splat,
     store,
+    store_first,
     wide_vectors,
     zeros,
 )
@@ -37,40 +47,47 @@ FILTERS = 8
 """Filters per block: each signal vector loaded serves this many sums."""
 
 VECTOR = 2 * VECTOR_BYTES // 4
-"""Positions per tile in float32 (two vectors; float64 tiles are half as long, so
-this is a multiple of both): lines and jobs are a whole number of these long."""
+"""Positions per whole tile in float32 (two vectors; float64 tiles are half as long,
+so this is a multiple of both): segments of rows longer than one are a whole number
+of these long, and ``X`` ends with this many zeros."""
 
-SIGNALS, X_SIZE, LENGTH, BLOCKS, TAP_COUNT, CHUNK, CHUNKS, PITCH = range(8)
-ROW, WIDTH, FILTER_COUNT, OUT_SIZE, TAP_BLOCK = range(8, 13)
-"""Fields of ``geo``: signals per shared batch, values per signal in ``X``, outputs per
-line, filter blocks, taps, outputs per job, runs per line, the distance between a
-job's buffer lines; the line's row length (the phase grid's last axis), outputs per
-row, filters, outputs per filter, and taps per pass over a job's tiles."""
+SIGNALS, X_SIZE, BLOCKS, TAP_COUNT, PARTS, PITCH, WIDTH, LENGTH, ROW = range(9)
+FILTER_COUNT, OUT_SIZE, TAP_BLOCK, SEGMENT, SEGMENTS, UNITS, UNITS_PER_JOB, BY_ROWS = range(9, 17)
+"""Fields of ``geo``: signals per shared batch, values per signal in ``X``, filter
+blocks, taps, jobs per signal and block, the distance between the buffer's lines,
+outputs per row, positions per row of segments (the output row, or the whole line),
+the phase grid's row (the line's); filters, outputs per filter, taps per pass over a
+segment, positions per segment, segments per row, segments per signal, segments per
+job, and whether the segments are output rows' (else the line's)."""
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _tiles(X, x, at, t0, t1, W, w, Y, pitch, n):  # pragma: no cover
-    """``Y[f·pitch + u] (+)= Σ_t W[w + t·8 + f]·X[x + at[t] + u]`` over taps ``t0 ..
-    t1 - 1`` for the 8 filters ``f`` and ``u < n`` (a whole number of tiles), ``=``
-    from the first tap on, ``+=`` after it: each tile's 16 vectors of sums (8 filters,
-    2 vectors of positions) stay in registers through the taps, so a tap costs two
-    vector loads of the signal and eight broadcast weights for 16 fused
-    multiply-adds."""
+def _tiles(X, x, at, t0, t1, W, w, Y, y, pitch, n):  # pragma: no cover
+    """``Y[y + f·pitch + u] (+)= Σ_t W[w + t·8 + f]·X[x + at[t] + u]`` over taps ``t0 ..
+    t1 - 1`` for the 8 filters ``f`` and ``u < n``, ``=`` from the first tap on, ``+=``
+    after it: each whole tile's 16 vectors of sums (8 filters, 2 vectors of positions)
+    stay in registers through the taps, so a tap costs two vector loads of the signal
+    and eight broadcast weights for 16 fused multiply-adds. The last ``n`` modulo two
+    vectors' positions are summed a vector at a time (`_tail`)."""
     wide_vectors()
     half = U(lanes(X))
-    for u in range(U(0), U(n), 2 * half):
+    u, y, pitch, tile = U(0), U(y), U(pitch), half + half
+    while u + tile <= U(n):
+        p0 = y + u
+        p1, p2, p3 = p0 + pitch, p0 + U(2) * pitch, p0 + U(3) * pitch
+        p4, p5, p6, p7 = p0 + U(4) * pitch, p0 + U(5) * pitch, p0 + U(6) * pitch, p0 + U(7) * pitch
         if t0 == 0:
             y00 = y01 = y10 = y11 = y20 = y21 = y30 = y31 = zeros(X)
             y40 = y41 = y50 = y51 = y60 = y61 = y70 = y71 = zeros(X)
         else:
-            y00, y01 = load(Y, u), load(Y, u + half)
-            y10, y11 = load(Y, U(pitch) + u), load(Y, U(pitch) + u + half)
-            y20, y21 = load(Y, U(2 * pitch) + u), load(Y, U(2 * pitch) + u + half)
-            y30, y31 = load(Y, U(3 * pitch) + u), load(Y, U(3 * pitch) + u + half)
-            y40, y41 = load(Y, U(4 * pitch) + u), load(Y, U(4 * pitch) + u + half)
-            y50, y51 = load(Y, U(5 * pitch) + u), load(Y, U(5 * pitch) + u + half)
-            y60, y61 = load(Y, U(6 * pitch) + u), load(Y, U(6 * pitch) + u + half)
-            y70, y71 = load(Y, U(7 * pitch) + u), load(Y, U(7 * pitch) + u + half)
+            y00, y01 = load(Y, p0), load(Y, p0 + half)
+            y10, y11 = load(Y, p1), load(Y, p1 + half)
+            y20, y21 = load(Y, p2), load(Y, p2 + half)
+            y30, y31 = load(Y, p3), load(Y, p3 + half)
+            y40, y41 = load(Y, p4), load(Y, p4 + half)
+            y50, y51 = load(Y, p5), load(Y, p5 + half)
+            y60, y61 = load(Y, p6), load(Y, p6 + half)
+            y70, y71 = load(Y, p7), load(Y, p7 + half)
         for t in range(t0, t1):
             o = U(x + at[t]) + u
             k = U(w + t * FILTERS)
@@ -91,52 +108,95 @@ def _tiles(X, x, at, t0, t1, W, w, Y, pitch, n):  # pragma: no cover
             y60, y61 = fma(b, s0, y60), fma(b, s1, y61)
             b = splat(W, k + 7)
             y70, y71 = fma(b, s0, y70), fma(b, s1, y71)
-        store(Y, u, y00)
-        store(Y, u + half, y01)
-        store(Y, U(pitch) + u, y10)
-        store(Y, U(pitch) + u + half, y11)
-        store(Y, U(2 * pitch) + u, y20)
-        store(Y, U(2 * pitch) + u + half, y21)
-        store(Y, U(3 * pitch) + u, y30)
-        store(Y, U(3 * pitch) + u + half, y31)
-        store(Y, U(4 * pitch) + u, y40)
-        store(Y, U(4 * pitch) + u + half, y41)
-        store(Y, U(5 * pitch) + u, y50)
-        store(Y, U(5 * pitch) + u + half, y51)
-        store(Y, U(6 * pitch) + u, y60)
-        store(Y, U(6 * pitch) + u + half, y61)
-        store(Y, U(7 * pitch) + u, y70)
-        store(Y, U(7 * pitch) + u + half, y71)
+        store(Y, p0, y00)
+        store(Y, p0 + half, y01)
+        store(Y, p1, y10)
+        store(Y, p1 + half, y11)
+        store(Y, p2, y20)
+        store(Y, p2 + half, y21)
+        store(Y, p3, y30)
+        store(Y, p3 + half, y31)
+        store(Y, p4, y40)
+        store(Y, p4 + half, y41)
+        store(Y, p5, y50)
+        store(Y, p5 + half, y51)
+        store(Y, p6, y60)
+        store(Y, p6 + half, y61)
+        store(Y, p7, y70)
+        store(Y, p7 + half, y71)
+        u += tile
+    while u < U(n):
+        _tail(X, x, at, t0, t1, W, w, Y, y + u, pitch, u, np.int64(min(half, U(n) - u)))
+        u += half
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _tail(X, x, at, t0, t1, W, w, Y, p, pitch, u, count):  # pragma: no cover
+    """`_tiles` for the ``count`` (at most a vector's) positions from ``u``, their sums
+    at ``Y[p + f·pitch]``: 8 vectors of sums, of which only the first ``count`` lanes
+    are read from and written to ``Y`` (the signal is read a whole vector wide)."""
+    p1, p2, p3 = p + pitch, p + U(2) * pitch, p + U(3) * pitch
+    p4, p5, p6, p7 = p + U(4) * pitch, p + U(5) * pitch, p + U(6) * pitch, p + U(7) * pitch
+    if t0 == 0:
+        y0 = y1 = y2 = y3 = y4 = y5 = y6 = y7 = zeros(X)
+    else:
+        y0, y1 = load_first(Y, p, count), load_first(Y, p1, count)
+        y2, y3 = load_first(Y, p2, count), load_first(Y, p3, count)
+        y4, y5 = load_first(Y, p4, count), load_first(Y, p5, count)
+        y6, y7 = load_first(Y, p6, count), load_first(Y, p7, count)
+    for t in range(t0, t1):
+        s = load(X, U(x + at[t]) + u)
+        k = U(w + t * FILTERS)
+        y0, y1 = fma(splat(W, k), s, y0), fma(splat(W, k + 1), s, y1)
+        y2, y3 = fma(splat(W, k + 2), s, y2), fma(splat(W, k + 3), s, y3)
+        y4, y5 = fma(splat(W, k + 4), s, y4), fma(splat(W, k + 5), s, y5)
+        y6, y7 = fma(splat(W, k + 6), s, y6), fma(splat(W, k + 7), s, y7)
+    store_first(Y, p, y0, count)
+    store_first(Y, p1, y1, count)
+    store_first(Y, p2, y2, count)
+    store_first(Y, p3, y3, count)
+    store_first(Y, p4, y4, count)
+    store_first(Y, p5, y5, count)
+    store_first(Y, p6, y6, count)
+    store_first(Y, p7, y7, count)
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
 def _job(X, at, W, out, rows, geo, job, Y):  # pragma: no cover
-    """Job ``job``: positions ``u0 .. u0 + n - 1`` of one signal's line for one block of
-    filters, all taps summed in the buffer ``Y``, then those that are outputs copied to
-    ``out``."""
-    chunks, length, chunk, blocks = geo[CHUNKS], geo[LENGTH], geo[CHUNK], geo[BLOCKS]
-    taps, pitch = geo[TAP_COUNT], geo[PITCH]
+    """Job ``job``: its run of segments of one signal for one block of filters, all
+    taps summed straight into ``out`` by rows, or into the buffer ``Y`` and copied out
+    (a line, or a block of fewer than `FILTERS` filters)."""
+    blocks, taps, parts, per = geo[BLOCKS], geo[TAP_COUNT], geo[PARTS], geo[UNITS_PER_JOB]
     b, rest = job % blocks, job // blocks
-    item, part = rest // chunks, rest % chunks
-    u0 = part * chunk
-    n = min(length, u0 + chunk) - u0
-    x = item * geo[X_SIZE] + u0
+    item, part = rest // parts, rest % parts
     w = (item // geo[SIGNALS] * blocks + b) * taps * FILTERS
-    step = geo[TAP_BLOCK]
-    for t0 in range(0, taps, step):
-        _tiles(X, x, at, t0, min(taps, t0 + step), W, w, Y, pitch, n)
-    row, width, size = geo[ROW], geo[WIDTH], geo[OUT_SIZE]
-    first = b * FILTERS
-    count = min(FILTERS, geo[FILTER_COUNT] - first)
-    base = (item * geo[FILTER_COUNT] + first) * size
-    for r in range(u0 // row, (u0 + n - 1) // row + 1):
-        if rows[r] < 0:
+    filters, size, width, length = geo[FILTER_COUNT], geo[OUT_SIZE], geo[WIDTH], geo[LENGTH]
+    count = min(FILTERS, filters - b * FILTERS)
+    base = (item * filters + b * FILTERS) * size
+    segment, segments, step, by_rows = geo[SEGMENT], geo[SEGMENTS], geo[TAP_BLOCK], geo[BY_ROWS]
+    direct = by_rows and count == FILTERS
+    into, pitch = (out, size) if direct else (Y, geo[PITCH])
+    for unit in range(part * per, min(geo[UNITS], (part + 1) * per)):
+        r, start = unit // segments, unit % segments * segment
+        n = min(length, start + segment) - start
+        x = item * geo[X_SIZE] + (rows[r] if by_rows else 0) + start
+        y = base + r * width + start
+        for t0 in range(0, taps, step):
+            _tiles(X, x, at, t0, min(taps, t0 + step), W, w, into, y if direct else 0, pitch, n)
+        if direct:
             continue
-        lo, hi = max(u0, r * row), min(u0 + n, r * row + width)
-        for f in range(count):
-            src = U(f * pitch + lo - u0)
-            dst = U(base + f * size + rows[r] + lo - r * row)
-            copy(out, dst, Y, src, U(max(0, hi - lo)))
+        if by_rows:
+            for f in range(count):
+                copy(out, U(y + f * size), Y, U(f * pitch), U(n))
+            continue
+        row = geo[ROW]  # the line's rows (rows[r]: the row's first output's place, or -1)
+        for r in range(start // row, (start + n - 1) // row + 1):
+            if rows[r] < 0:
+                continue
+            lo, hi = max(start, r * row), min(start + n, r * row + width)
+            for f in range(count):
+                src = U(f * pitch + lo - start)
+                copy(out, U(base + f * size + rows[r] + lo - r * row), Y, src, U(max(0, hi - lo)))
 
 
 @nb.njit(cache=True, nogil=True, inline="always")

@@ -125,11 +125,13 @@ class Direct(Algorithm):
 
             return run
 
-        serial, flat = loops.correlate_serial, len(shape) == 1
+        (serial, _), rows, flat = loops.entries(geo), loops.rows_serial, len(shape) == 1
 
         def run_serially(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
             out = np.empty(shape, acc)
-            serial(signal.ravel(), kernel.ravel(), geo, out if flat else out.ravel(), False)
+            S, W, Y = signal.ravel(), kernel.ravel(), out if flat else out.ravel()
+            if not serial(S, W, geo, Y, False):
+                rows(S, W, geo, Y, False)
             return out
 
         return run_serially  # small problems: the sum on one thread, with nothing between

@@ -6,11 +6,13 @@ gathered. The loops (``_direct_sum_kernels``) keep a tile of sums in registers, 
 filters by two vectors of positions, through a pass of `costs.DIRECT_SUM_TAP_BLOCK`
 taps (over channels and kernel taps): a tap loads two vectors of signal values and
 eight weights for sixteen vector multiply-adds, so the loops are busy multiplying
-rather than loading, and sums go to memory once a pass. The sums run along one flat
-line over the padded grid's rows (the few positions in each row's overhang are summed
-and dropped), so every tap is one shifted read of that line. Each job sums a run of
-the line for eight filters into a buffer that stays in cache and copies the outputs
-out.
+rather than loading, and sums go to memory once a pass. Every tap is one shifted read
+of the grid. Where output rows are a whole number of vectors long, the sums run along
+each output row and go straight into the output (a first layer's 112 outputs a row
+are 7 float32 vectors); elsewhere they run along one flat line over the padded grid's
+rows, the few positions in each row's overhang summed and dropped (rows shorter than
+a vector waste fewer lanes so), each job's run of the line summed for eight filters
+into a buffer that stays in cache, whose outputs are copied out.
 
 The signal is copied once before the loops: among zeros where the padding is zeros
 (padded first by other boundary rules), and, with a stride, split into its phases
@@ -52,17 +54,18 @@ class _Layout:
 
     phases: tuple[int, ...]
     """The phase grid's shape along each convolved axis (``ceil(grid / stride)``)."""
-    slack: int
-    """Positions of the line past the last output: values read past the signals' end."""
     at: np.ndarray
     """Each tap's offset into a signal's phase planes."""
     rows: np.ndarray
-    """Each row of the line's first output's place in one filter's outputs, or -1."""
+    """By rows, each output row's first position on a signal's phase grid; as a line,
+    each of its rows' first output's place in one filter's outputs, or -1."""
     taps: int
     blocks: int
+    positions: int
+    """Positions summed per signal and filter."""
     geo: np.ndarray
     jobs: int
-    """Jobs per call: runs of one signal's line for one block of filters."""
+    """Jobs per call: runs of one signal's segments of rows for one block of filters."""
 
 
 @lru_cache(maxsize=1024)
@@ -72,8 +75,6 @@ def _layout(spec: Spec) -> _Layout:
     phases = tuple(-(-g // s) for g, s in zip(spec.padded_n, spec.stride, strict=True))
     lines = tuple(math.prod(phases[a + 1 :]) for a in range(spec.ndim))
     plane, count = math.prod(phases), math.prod(spec.stride)
-    valid = sum((o - 1) * line for o, line in zip(spec.out, lines, strict=True)) + 1
-    length = -(-valid // loops.VECTOR) * loops.VECTOR
     where = np.indices(spec.m).reshape(spec.ndim, -1) * np.array(spec.dilation)[:, None]
     stride = np.array(spec.stride)[:, None]
     phase = np.ravel_multi_index(tuple(where % stride), spec.stride)
@@ -82,35 +83,67 @@ def _layout(spec: Spec) -> _Layout:
     at = (channel + phase * plane + shift).reshape(-1).astype(np.int64)
     taps = len(at)
     blocks = -(-filters // FILTERS)
+    width, lanes = spec.out[-1], loops.VECTOR_BYTES // spec.acc_dtype.itemsize
     chunk = max(loops.VECTOR, costs.DIRECT_SUM_CHUNK_BYTES // spec.acc_dtype.itemsize)
     chunk -= chunk % loops.VECTOR
-    chunks = -(-length // chunk)
-    row = lines[-2] if spec.ndim > 1 else length
+    by_rows = width % lanes == 0
+    if by_rows:  # each output row's first position on the grid
+        index = np.indices(spec.out[:-1]).reshape(spec.ndim - 1, math.prod(spec.out[:-1]))
+        rows = (np.array(lines[:-1], np.int64)[:, None] * index).sum(axis=0).astype(np.int64)
+        length, row = width, width
+        segment = min(width, chunk)
+        positions = len(rows) * width
+        units = len(rows) * -(-width // segment)
+    else:  # one line over the grid's rows
+        valid = sum((o - 1) * line for o, line in zip(spec.out, lines, strict=True)) + 1
+        length = -(-valid // loops.VECTOR) * loops.VECTOR
+        row = lines[-2] if spec.ndim > 1 else length
+        rows = _line_rows(spec, phases, length, row)
+        segment, positions = chunk, length
+        units = -(-length // segment)
+    per = max(1, chunk // segment)
+    parts = -(-units // per)
+    geo = np.zeros(17, np.int64)
+    geo[[loops.SIGNALS, loops.X_SIZE, loops.BLOCKS, loops.TAP_COUNT, loops.PARTS]] = (
+        signals,
+        spec.channels * count * plane,
+        blocks,
+        taps,
+        parts,
+    )
+    geo[[loops.PITCH, loops.WIDTH, loops.LENGTH, loops.ROW]] = (
+        _pitch(segment, spec.acc_dtype.itemsize),
+        width,
+        length,
+        row,
+    )
+    geo[[loops.FILTER_COUNT, loops.OUT_SIZE, loops.TAP_BLOCK, loops.SEGMENT]] = (
+        filters,
+        math.prod(spec.out),
+        costs.DIRECT_SUM_TAP_BLOCK,
+        segment,
+    )
+    geo[[loops.SEGMENTS, loops.UNITS, loops.UNITS_PER_JOB, loops.BY_ROWS]] = (
+        -(-length // segment),
+        units,
+        per,
+        by_rows,
+    )
+    jobs = shared * signals * parts * blocks
+    return _Layout(phases, at, rows, taps, blocks, positions, geo, jobs)
+
+
+def _line_rows(spec: Spec, phases: tuple[int, ...], length: int, row: int) -> np.ndarray:
+    """Each of a line's rows' first output's place in one filter's outputs, or -1."""
     rows = np.full(-(-length // row), -1, np.int64)
     if spec.ndim == 1:
         rows[0] = 0
-    else:
-        index = np.indices(phases[:-1]).reshape(spec.ndim - 1, -1)[:, : len(rows)]
-        inside = (index < np.array(spec.out[:-1])[:, None]).all(axis=0)
-        steps = np.array([math.prod(spec.out[a + 1 :]) for a in range(spec.ndim - 1)])
-        rows[: index.shape[1]] = np.where(inside, steps @ index, -1)
-    geo = np.zeros(13, np.int64)
-    geo[[loops.SIGNALS, loops.X_SIZE, loops.LENGTH, loops.BLOCKS]] = (
-        signals,
-        spec.channels * count * plane,
-        length,
-        blocks,
-    )
-    geo[[loops.TAP_COUNT, loops.CHUNK, loops.CHUNKS]] = taps, chunk, chunks
-    geo[[loops.PITCH, loops.ROW, loops.WIDTH]] = (
-        _pitch(chunk, spec.acc_dtype.itemsize),
-        row,
-        spec.out[-1],
-    )
-    geo[[loops.FILTER_COUNT, loops.OUT_SIZE]] = filters, math.prod(spec.out)
-    geo[loops.TAP_BLOCK] = costs.DIRECT_SUM_TAP_BLOCK
-    jobs = shared * signals * chunks * blocks
-    return _Layout(phases, length - valid, at, rows, taps, blocks, geo, jobs)
+        return rows
+    index = np.indices(phases[:-1]).reshape(spec.ndim - 1, -1)[:, : len(rows)]
+    inside = (index < np.array(spec.out[:-1])[:, None]).all(axis=0)
+    steps = np.array([math.prod(spec.out[a + 1 :]) for a in range(spec.ndim - 1)])
+    rows[: index.shape[1]] = np.where(inside, steps @ index, -1)
+    return rows
 
 
 def _pitch(length: int, itemsize: int) -> int:
@@ -131,7 +164,7 @@ def _work(spec: Spec) -> float:
     """One thread's estimated seconds in the loops."""
     lay = _layout(spec)
     shared, signals, _ = sizes(spec)
-    macs = shared * signals * lay.blocks * FILTERS * lay.taps * int(lay.geo[_loops().LENGTH])
+    macs = shared * signals * lay.blocks * FILTERS * lay.taps * lay.positions
     return macs * costs.DIRECT_SUM_MAC_S[spec.acc_dtype.name] + lay.jobs * costs.DIRECT_SUM_JOB_S
 
 
@@ -163,7 +196,8 @@ class DirectSum(Algorithm):
 
     def local_signal_nonfinite(self, spec: Spec) -> bool:
         # the sums that read a signal value outside their window (the zero filters that
-        # fill the last block, the positions in each row's overhang) are dropped
+        # fill the last block, the positions in each row's overhang, the lanes past a
+        # row's end) are dropped
         return True
 
     def supports(self, spec: Spec) -> str | None:
@@ -223,7 +257,7 @@ def _split(spec: Spec, x: np.ndarray, lay: _Layout, lo: tuple[int, ...]) -> tupl
     signals, channels, *n) as the loops read them into the last one, a new array:
     placed at ``lo`` on the padded grid (zeros around them), split by the stride into
     ``(shared, signals, channels, *stride, *phases)`` with ``[..., r, i]`` the grid's
-    ``i·s + r``, flat, and followed by ``lay.slack`` zeros."""
+    ``i·s + r``, flat, and followed by a tile's worth of zeros (``VECTOR``)."""
     count = math.prod(x.shape[:3])
     size = count * math.prod(spec.stride) * math.prod(lay.phases)
 
@@ -232,5 +266,5 @@ def _split(spec: Spec, x: np.ndarray, lay: _Layout, lo: tuple[int, ...]) -> tupl
 
     n, stride, phases = three(x.shape[3:], 1), three(spec.stride, 1), three(lay.phases, 1)
     signals = np.ascontiguousarray(x).reshape(-1)
-    X = np.empty(size + lay.slack, x.dtype)
+    X = np.empty(size + _loops().VECTOR, x.dtype)
     return signals, count, n, three(lo, 0), stride, phases, X
