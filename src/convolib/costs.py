@@ -537,7 +537,7 @@ SEPARABLE_FRESH_BYTES = 32 * 2**20
 SEPARABLE_SCAN_BYTE_S = 8e-11
 """Per byte of an int64 signal: the passes over its values that bound the sums."""
 
-SEPARABLE_BLOCK = 1024
+SEPARABLE_BLOCK = 2048
 """Output columns of one task of the fused passes: ``BLOCK`` in
 ``algorithms/_separable_kernels.py`` (a literal there, as `DIRECT_TAPS_PER_PASS`)."""
 
