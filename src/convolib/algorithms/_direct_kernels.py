@@ -802,13 +802,17 @@ def _kernel_allows_padding(W, geo):
     return geo[24] != ZEROS or _finite(W)
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _oriented(W, geo):
+    """The kernel as the loops read it: each batch reversed if ``geo[REVERSE]``."""
+    return _reversed(W, geo) if geo[REVERSE] else W
+
+
 @nb.njit(cache=True, nogil=True)
 def rows_serial(S, W, geo, Y, accumulate):
     """The rows loop on this thread (the kernel reversed first if ``geo[REVERSE]``);
     True, as the other loops' entries return when they ran."""
-    if geo[REVERSE]:
-        W = _reversed(W, geo)
-    bx, bk = _batch_indices(geo)
+    W, (bx, bk) = _oriented(W, geo), _batch_indices(geo)
     _rows(np.int64(0), _tasks(geo), S, W, bx, bk, geo, Y, accumulate)
     return True
 
@@ -816,9 +820,7 @@ def rows_serial(S, W, geo, Y, accumulate):
 @nb.njit(cache=True, nogil=True, parallel=True)
 def rows_parallel(S, W, geo, Y, accumulate, chunks):
     """`rows_serial` in ``chunks`` runs of nearly equal numbers of tasks."""
-    if geo[REVERSE]:
-        W = _reversed(W, geo)
-    bx, bk = _batch_indices(geo)
+    W, (bx, bk) = _oriented(W, geo), _batch_indices(geo)
     tasks = _tasks(geo)
     for c in nb.prange(chunks):
         _rows(c * tasks // chunks, (c + 1) * tasks // chunks, S, W, bx, bk, geo, Y, accumulate)
@@ -831,9 +833,7 @@ def padded_serial(S, W, geo, Y, accumulate):
     where the kernel does not allow it (`_kernel_allows_padding`)."""
     if not _kernel_allows_padding(W, geo):
         return False
-    if geo[REVERSE]:
-        W = _reversed(W, geo)
-    bx, bk = _batch_indices(geo)
+    W, (bx, bk) = _oriented(W, geo), _batch_indices(geo)
     _padded(np.int64(0), _bands(geo), S, W, bx, bk, geo, Y, accumulate)
     return True
 
@@ -843,9 +843,7 @@ def padded_parallel(S, W, geo, Y, accumulate, chunks):
     """`padded_serial` in ``chunks`` runs of nearly equal numbers of bands."""
     if not _kernel_allows_padding(W, geo):
         return False
-    if geo[REVERSE]:
-        W = _reversed(W, geo)
-    bx, bk = _batch_indices(geo)
+    W, (bx, bk) = _oriented(W, geo), _batch_indices(geo)
     bands = _bands(geo)
     for c in nb.prange(chunks):
         _padded(c * bands // chunks, (c + 1) * bands // chunks, S, W, bx, bk, geo, Y, accumulate)
@@ -857,9 +855,7 @@ def planes_serial(S, W, geo, Y, accumulate):
     """The padded loop's plane at a time form on this thread, as `padded_serial`."""
     if not _kernel_allows_padding(W, geo):
         return False
-    if geo[REVERSE]:
-        W = _reversed(W, geo)
-    bx, bk = _batch_indices(geo)
+    W, (bx, bk) = _oriented(W, geo), _batch_indices(geo)
     at, w = _taps(W, geo, geo[10])
     _planes(np.int64(0), _plane_count(geo), S, at, w, bx, bk, geo, Y, accumulate)
     return True
@@ -870,9 +866,7 @@ def planes_parallel(S, W, geo, Y, accumulate, chunks):
     """`planes_serial` in ``chunks`` runs of nearly equal numbers of planes."""
     if not _kernel_allows_padding(W, geo):
         return False
-    if geo[REVERSE]:
-        W = _reversed(W, geo)
-    bx, bk = _batch_indices(geo)
+    W, (bx, bk) = _oriented(W, geo), _batch_indices(geo)
     at, w = _taps(W, geo, geo[10])
     count = _plane_count(geo)
     for c in nb.prange(chunks):
