@@ -316,7 +316,10 @@ def conv(
     """
     options = (stride, padding, dilation, groups, padding_mode, flip, method, workers)
     call = _call(input, weight, bias, options)
-    known = runs_by_call.get(call) if call is not None else None
+    try:
+        known = runs_by_call.get(call) if call is not None else None
+    except TypeError:  # an unhashable option
+        call = known = None
     if known is not None:
         return known(input, weight, bias)
     if chunked.is_dask(input):
@@ -333,16 +336,11 @@ def conv(
 def _call(input: object, weight: object, bias: object, options: tuple) -> tuple | None:
     """The key of a `conv` call in `runs_by_call`: its operands' shapes and dtypes and
     its options with their types; None where a call's values need validating each
-    time (objects, or no arrays) or an option is unhashable."""
+    time (objects, or no arrays)."""
     arrays = (input, weight) if bias is None else (input, weight, bias)
     if any(type(a) is not np.ndarray or a.dtype.kind == "O" for a in arrays):
         return None
-    call = ("conv", *((a.shape, a.dtype) for a in arrays), options, tuple(map(type, options)))
-    try:
-        hash(call)
-    except TypeError:  # a list among the options
-        return None
-    return call
+    return ("conv", *((a.shape, a.dtype) for a in arrays), options, tuple(map(type, options)))
 
 
 def _layer_runner(

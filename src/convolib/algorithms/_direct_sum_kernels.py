@@ -218,11 +218,9 @@ def _split_plane(x, n, lo, stride, phases, X, G):  # pragma: no cover
         b = i1 * s1 + r1 - lo[1]
         dst = U((G * p1 + i1) * p2)
         if not (0 <= a < n0 and 0 <= b < n1):
-            for e in range(U(p2)):
-                X[dst + e] = 0
+            copy(X, dst, None, 0, p2)
             continue
-        for e in range(U(first)):
-            X[dst + e] = 0
+        copy(X, dst, None, 0, first)
         src = U(((c * n0 + a) * n1 + b) * n2 + first * s2 + r2 - lo[2])
         at, count, done = dst + U(first), U(last - first), U(0)
         if s2 == 1:
@@ -234,8 +232,7 @@ def _split_plane(x, n, lo, stride, phases, X, G):  # pragma: no cover
                 done += step
         for e in range(done, count):
             X[at + e] = x[src + e * U(s2)]
-        for e in range(U(last), U(p2)):
-            X[dst + e] = 0
+        copy(X, dst + U(last), None, 0, p2 - last)
 
 
 @nb.njit(cache=True, nogil=True)
