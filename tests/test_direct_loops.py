@@ -241,14 +241,12 @@ IN_PLACE = [
 @pytest.mark.parametrize("dtype", ["float32", "float64", "complex128"])
 @pytest.mark.parametrize("case", range(len(IN_PLACE)))
 def test_bands_inside_the_signal_read_it_in_place(case, dtype, monkeypatch):
-    """With zero padding, stride 1 and at most `IN_PLACE_MAX_TAPS` taps, a band whose
-    rows all lie inside the signal is read where it is: its outer columns, whose taps
-    reach into the padding, are summed apart. Bands of two rows, so that most are."""
-    from convolib.algorithms import _direct_kernels
-
+    """With zero padding and stride 1, a band whose rows all lie inside the signal is
+    read where it is (where `costs.direct_bands_in_place`): its outer columns, whose
+    taps reach into the padding, are summed apart. Bands of two rows, so that most are."""
     sx, sk, options = IN_PLACE[case]
-    assert math.prod(sk) <= _direct_kernels.IN_PLACE_MAX_TAPS
     x, k, spec = _prepared("correlate", sx, sk, dtype, options, [case, len(dtype)])
+    monkeypatch.setattr(costs, "direct_bands_in_place", lambda spec: True)
     monkeypatch.setattr(costs, "direct_padded", lambda spec: True)
     monkeypatch.setattr(costs, "direct_planes", lambda spec: False)
     monkeypatch.setattr(costs, "direct_band_rows", lambda planes, o1, *rest: min(2, o1))
@@ -267,6 +265,25 @@ def test_bands_inside_the_signal_read_it_in_place(case, dtype, monkeypatch):
     scale = float(np.abs(x).max()) * float(np.abs(k).sum())
     assert_close(got, _reference(spec, x, k), np.dtype(dtype), terms=k.size, scale=scale)
     assert window.any() and np.array_equal(np.isnan(spread), window)
+
+
+@pytest.mark.parametrize(
+    ("sx", "sk", "mode", "in_place"),
+    [
+        ((2048, 2048), (3, 3), "same", True),  # 2 outer columns of 9 taps a row of 2048
+        ((2048, 2048), (5, 5), "same", False),  # 25 taps: the padded rows pay off
+        ((1000,), (8,), "full", False),  # 14 outer columns of 8 taps: more than a copy
+        ((4096,), (8,), "full", True),
+        ((64, 64), (3, 3), "same", False),
+        ((64, 300), (3, 3), "valid", True),  # no outer columns
+    ],
+)
+def test_bands_are_read_in_place_where_rows_outweigh_their_edges(sx, sk, mode, in_place):
+    """`costs.direct_bands_in_place`: few taps, and rows of at least
+    `DIRECT_IN_PLACE_VALUES_PER_EDGE_TERM` values for each term of their outer columns
+    (columns ``(k - 1)·2`` in full mode, ``k - 1`` in same mode, none in valid mode)."""
+    spec = build_spec("convolve", np.zeros(sx), np.zeros(sk), mode)
+    assert costs.direct_bands_in_place(spec) is in_place
 
 
 @pytest.mark.parametrize("boundary", ["edge", "reflect", "symmetric", "wrap"])

@@ -361,6 +361,32 @@ def direct_pads_in_copies(spec: Spec) -> bool:
     return direct_padded(spec) and not direct_planes(spec)
 
 
+DIRECT_IN_PLACE_MAX_TAPS = 9
+"""The padded path reads a band in place, without copying it, only for kernels of at
+most this many taps: there the copy is a large share of the work (a 3×3 kernel on
+2048² float32 ran 1.15-1.2x faster in place), while with more taps the copy's padded
+rows pay off (5×5 ran as fast, 7×7 to 11×11 and 5×5×5 up to 15% slower in place:
+signal rows of 8 KiB put every kernel row's samples in the same cache sets)."""
+
+DIRECT_IN_PLACE_VALUES_PER_EDGE_TERM = 16
+"""...and only where a signal row holds at least this many values for each term of a
+row's outer columns, which are summed one term at a time: copying a value costs about
+a sixteenth of such a term (1-D float64, 8 taps: 14 outer columns cost 160 ns, the
+copy of 1000 values 80 ns)."""
+
+
+def direct_bands_in_place(spec: Spec) -> bool:
+    """Whether the padded path may read the bands that lie inside the signal where they
+    are (zero padding, stride 1 along the last two axes), summing the outer columns of
+    each row, whose taps reach into the padding, apart (`DIRECT_IN_PLACE_MAX_TAPS`)."""
+    taps = math.prod(spec.m)
+    if not spec.ndim or taps > DIRECT_IN_PLACE_MAX_TAPS:
+        return False
+    n, o, m, d, lo = spec.n[-1], spec.out[-1], spec.m[-1], spec.dilation[-1], spec.pads[-1][0]
+    outer = o - max(0, min(o, n + lo - (m - 1) * d) - lo)
+    return n >= DIRECT_IN_PLACE_VALUES_PER_EDGE_TERM * outer * taps
+
+
 def direct_pads_first(spec: Spec) -> bool:
     """Whether the whole signal is padded by its boundary rule before the direct loops
     run (neither zeros they skip or copy in, nor a rule their band copies apply)."""

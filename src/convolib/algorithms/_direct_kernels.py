@@ -22,9 +22,10 @@ parallel over runs of output rows. Two loops share those passes
   first copied into a zero-padded buffer the size of a core's cache, so every pass
   covers a whole output row without edge tests and takes its taps from any kernel
   row. A kernel holding NaN or inf runs on ``_rows`` instead: ``0 * inf`` is NaN
-  where the sum has no term. A kernel of few taps reads the bands that lie inside
-  the signal in place (`_band_in_place`), as copying would cost as much as the sum
-  of its rows. On CPUs with AVX-512, float sums run four rows at a time with their
+  where the sum has no term. A kernel of few taps on long rows reads the bands
+  that lie inside the signal in place (`_band_in_place`,
+  `costs.direct_bands_in_place`), as copying would cost as much as the sum of its
+  rows. On CPUs with AVX-512, float sums run four rows at a time with their
   sums in registers (`_tile_rows`), but kernels of one row run as lines. Where rows
   are short and the stride is 1 along the last two axes, ``_planes`` runs over whole
   planes, each padded on its own (`costs.direct_planes`): the same tiles for large
@@ -71,14 +72,6 @@ TAPS_PER_PASS = 8
 """Taps added in one pass over the outputs, as `_add` is written: the cost model's
 `costs.DIRECT_TAPS_PER_PASS` (a literal here: numba's cache of this module does not
 see changes to other modules)."""
-
-IN_PLACE_MAX_TAPS = 9
-"""`_padded` reads a band in place, without copying it, only for kernels of at most
-this many taps: there the copy is a large share of the work (a 3×3 kernel on 2048²
-float32 ran 1.15-1.2x faster in place), while with more taps the copy's padded rows
-pay off (5×5 ran as fast, 7×7 to 11×11 and 5×5×5 up to 15% slower in place: signal
-rows of 8 KiB put every kernel row's samples in the same cache sets)."""
-
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
 def _add(Y, y, S, at, q, w, v, g, shift, n, assign):
@@ -372,9 +365,13 @@ def _rows(t0, t1, S, W, bx, bk, geo, Y, accumulate):
 @nb.njit(cache=True, nogil=True)
 def _taps(W, geo, height):
     """For the padded loops: each kernel tap's offset in a padded buffer of planes of
-    ``height`` rows, and the weights, both with room for a pass to read 8 entries on."""
+    ``height`` rows, and the weights as the loops read them (`_oriented`), both with
+    room for a pass to read 8 entries on."""
     w = np.zeros(W.size + TAPS_PER_PASS, W.dtype)
-    w[: W.size] = W
+    if geo[REVERSE]:
+        _reverse(W, geo, w)
+    else:
+        w[: W.size] = W
     return _offsets(geo, height, geo[11]), w
 
 
@@ -553,7 +550,7 @@ def _put(Y, at, value, count, accumulate):
 ZEROS, EDGE, REFLECT, SYMMETRIC, WRAP = range(5)
 """Boundary rules of the padded loop's copies (``geo[24]``), by `RULES` name."""
 
-PADDED, PLANES, REVERSE, BATCH_INDEX = 25, 26, 27, 28
+PADDED, PLANES, REVERSE, BANDS_IN_PLACE, BATCH_INDEX = 25, 26, 27, 28, 29
 """Where `geometry` stores its flags, and where the batch indices start."""
 
 RULES = {"edge": EDGE, "reflect": REFLECT, "symmetric": SYMMETRIC, "wrap": WRAP}
@@ -601,7 +598,7 @@ def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
         and s1 == 1
         and s2 == 1
         and not accumulate
-        and M <= IN_PLACE_MAX_TAPS
+        and geo[BANDS_IN_PLACE]
         and _inner_columns(geo) > 0
     )
     at_in = _offsets(geo, n1, n2) if bands_in_place else at  # the taps' offsets in S
@@ -784,14 +781,13 @@ def _finite(a):
 
 
 @nb.njit(cache=True, nogil=True)
-def _reversed(W, geo):
-    """The kernel with each of its batches reversed: the flipped kernel of a convolution."""
+def _reverse(W, geo, flipped):
+    """Write the kernel into ``flipped`` with each of its batches reversed: the flipped
+    kernel of a convolution."""
     M = geo[15] * geo[16] * geo[17]
-    flipped = np.empty_like(W)
     for start in range(0, W.size, M):
         for j in range(M):
             flipped[start + j] = W[start + M - 1 - j]
-    return flipped
 
 
 @nb.njit(cache=True, nogil=True)
@@ -804,8 +800,13 @@ def _kernel_allows_padding(W, geo):
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _oriented(W, geo):
-    """The kernel as the loops read it: each batch reversed if ``geo[REVERSE]``."""
-    return _reversed(W, geo) if geo[REVERSE] else W
+    """The kernel as the rows loop reads it: each batch reversed if ``geo[REVERSE]``
+    (the padded loops' `_taps` reverse it as they copy it)."""
+    if not geo[REVERSE]:
+        return W
+    flipped = np.empty_like(W)
+    _reverse(W, geo, flipped)
+    return flipped
 
 
 @nb.njit(cache=True, nogil=True)
@@ -833,7 +834,7 @@ def padded_serial(S, W, geo, Y, accumulate):
     where the kernel does not allow it (`_kernel_allows_padding`)."""
     if not _kernel_allows_padding(W, geo):
         return False
-    W, (bx, bk) = _oriented(W, geo), _batch_indices(geo)
+    bx, bk = _batch_indices(geo)
     _padded(np.int64(0), _bands(geo), S, W, bx, bk, geo, Y, accumulate)
     return True
 
@@ -843,7 +844,7 @@ def padded_parallel(S, W, geo, Y, accumulate, chunks):
     """`padded_serial` in ``chunks`` runs of nearly equal numbers of bands."""
     if not _kernel_allows_padding(W, geo):
         return False
-    W, (bx, bk) = _oriented(W, geo), _batch_indices(geo)
+    bx, bk = _batch_indices(geo)
     bands = _bands(geo)
     for c in nb.prange(chunks):
         _padded(c * bands // chunks, (c + 1) * bands // chunks, S, W, bx, bk, geo, Y, accumulate)
@@ -855,7 +856,7 @@ def planes_serial(S, W, geo, Y, accumulate):
     """The padded loop's plane at a time form on this thread, as `padded_serial`."""
     if not _kernel_allows_padding(W, geo):
         return False
-    W, (bx, bk) = _oriented(W, geo), _batch_indices(geo)
+    bx, bk = _batch_indices(geo)
     at, w = _taps(W, geo, geo[10])
     _planes(np.int64(0), _plane_count(geo), S, at, w, bx, bk, geo, Y, accumulate)
     return True
@@ -866,7 +867,7 @@ def planes_parallel(S, W, geo, Y, accumulate, chunks):
     """`planes_serial` in ``chunks`` runs of nearly equal numbers of planes."""
     if not _kernel_allows_padding(W, geo):
         return False
-    W, (bx, bk) = _oriented(W, geo), _batch_indices(geo)
+    bx, bk = _batch_indices(geo)
     at, w = _taps(W, geo, geo[10])
     count = _plane_count(geo)
     for c in nb.prange(chunks):
@@ -940,6 +941,7 @@ def geometry(
     padded: bool = False,
     planes: bool = False,
     reverse: bool = False,
+    bands_in_place: bool = False,
 ) -> np.ndarray:
     """``geo`` for the loops: padding, strides, dilations, the zero-padded signal's
     lengths, the signal's, kernel's and output's shapes (three axes each), the number
@@ -948,8 +950,10 @@ def geometry(
     (`costs.direct_band_rows`), the boundary rule its copies pad by (only the padded
     loop pads by a rule other than zeros), the loop to run (``padded``: the padded
     loop, ``planes``: its plane at a time form, for stride 1 along the last two axes
-    only), whether to reverse each kernel batch first (``reverse``), and last the
-    batch indices ``bx`` and ``bk`` (module docstring).
+    only), whether to reverse each kernel batch first (``reverse``), whether the
+    padded loop may read bands inside the signal in place (``bands_in_place``,
+    `costs.direct_bands_in_place`), and last the batch indices ``bx`` and ``bk``
+    (module docstring).
 
     The padded signal is long enough for every output's window: ``lo`` samples
     before the signal, and enough after it.
@@ -965,7 +969,7 @@ def geometry(
     batch = len(bx)
     band = costs.direct_band_rows(batch * o0, o1, extent, s1, reach, len2, itemsize)
     block = costs.direct_block(itemsize)
-    flags = (padded, planes, reverse)
+    flags = (padded, planes, reverse, bands_in_place)
     return np.concatenate([np.array([*values, batch, block, band, rule, *flags], np.int64), bx, bk])
 
 

@@ -75,6 +75,7 @@ def _layout(spec: Spec, workers: int, reverse: bool = False) -> _Layout:
         padded=costs.direct_padded(spec),
         planes=costs.direct_planes(spec),
         reverse=reverse,
+        bands_in_place=costs.direct_bands_in_place(spec),
     )
     return _Layout(
         shape=spec.batch + spec.out,
