@@ -64,6 +64,7 @@ CASES = [
     ((4, 3, 200), (1, 3, 9), dict(mode="same", axes=(1, 2))),  # rows of several blocks
     # the padded path's tiles of rows and vectors of columns, and what is left over
     ((13, 70), (5, 4), dict(mode="same", boundary="reflect")),
+    ((3, 9, 101), (1, 4, 3), dict(mode="same", axes=(1, 2))),  # wide tiles, a narrow, a last
     ((3, 10, 45), (2, 3, 3), dict(mode="same", dilation=(2, 1, 2))),
     # tiles in planes (kernels of 32 taps or more), their last vectors masked
     ((2, 10, 28), (1, 5, 7), dict(mode="same", axes=(1, 2))),
@@ -172,7 +173,7 @@ def test_accumulate_adds_to_what_the_output_holds(padded, planes, workers):
     """The loops' ``accumulate`` mode (used by separable's passes) adds the sum."""
     rng = np.random.default_rng(5)
     for (sx, sk, options), dtype in itertools.product(
-        CASES[6:11] + CASES[-9:], ["float32", "float64", "int64"]
+        CASES[6:11] + CASES[-10:], ["float32", "float64", "int64"]
     ):
         x, k, spec = _prepared("correlate", sx, sk, dtype, options, 5)
         if not spec.zero_padding:
