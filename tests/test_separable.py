@@ -287,6 +287,34 @@ def test_results_do_not_depend_on_the_thread_count():
     assert np.array_equal(one, two)
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(mode="same"),
+        dict(mode="full", stride=(2, 1, 1), dilation=(2, 1, 2)),
+        dict(mode="valid", pads=((9, 7), (1, 0), (0, 2))),  # planes with no terms at all
+    ],
+)
+def test_volumes_run_in_slabs_that_change_no_bit(options, monkeypatch):
+    """A volume's pass along its first axis and the fused passes run a slab of planes
+    at a time: slabs of one plane, of many, on one thread or two, give the same bits,
+    and the reference's values."""
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal((2, 23, 9, 11))
+    k = outer(rng.standard_normal(5), rng.standard_normal(3), rng.standard_normal(4))[None]
+    options = dict(options)
+    spec = build_spec("correlate", x, k, options.pop("mode"), axes=(1, 2, 3), **options)
+    spec = replace(spec, kernel_rank=1)
+    results = []
+    for slab_bytes, workers in [(1, 1), (1, 2), (2000, 2), (2**40, 1)]:
+        monkeypatch.setattr(costs, "SEPARABLE_SLAB_BYTES", slab_bytes)
+        results.append(make_plan(spec, "separable", workers=workers)(x, k))
+    for got in results[1:]:
+        assert np.array_equal(got, results[0])
+    ref = make_plan(spec, "reference")(x, k)
+    assert_close(results[0], ref, F64, terms=2 * k.size, scale=magnitude(x, k))
+
+
 def test_loops_block_matches_the_cost_model():
     from convolib.algorithms import _separable_kernels
 

@@ -158,7 +158,11 @@ def convolve_setup(
     """A `Setup` for ``convolib.convolve(x, k, mode, **options)`` and the given peers."""
 
     def call(method: str) -> Run:
-        return partial(convolve, x, k, mode, method=method, workers=THREADS, **options)
+        if options:
+            return partial(convolve, x, k, mode, method=method, workers=THREADS, **options)
+        # a call as written, as the peers' are: partial's keyword merging costs about
+        # 0.15 µs, 5% of l2
+        return lambda: convolve(x, k, mode, method=method, workers=THREADS)
 
     def planned() -> Plan:
         return plan("convolve", x, k, mode, workers=THREADS, **options)

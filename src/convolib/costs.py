@@ -567,6 +567,11 @@ SEPARABLE_BLOCK = 2048
 """Output columns of one task of the fused passes: ``BLOCK`` in
 ``algorithms/_separable_kernels.py`` (a literal there, as `DIRECT_TAPS_PER_PASS`)."""
 
+SEPARABLE_SLAB_BYTES = 2**22
+"""The separable passes over a volume run a slab of output planes of about this many
+bytes at a time: the intermediate between the pass along the first axis and the fused
+passes stays in cache."""
+
 SEPARABLE_CALL_S = 2e-5
 """Fixed cost of one call of the separable algorithm: the Python around the passes, the
 factors looked up, the weights laid out, the compiled loops entered (a 32² image with

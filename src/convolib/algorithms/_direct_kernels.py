@@ -416,6 +416,15 @@ def _row(Y, y, P, row, at, w, wb, geo, n, accumulate):
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
+def _rows_tile(geo):
+    """Whether the padded loops run output rows in `_tile_rows`' tiles (where `TILES`):
+    stride 1 along the last two axes, rows not dilated, and kernel rows that tiles
+    share or not summed as lines (`_lined`)."""
+    s1, s2, d1, m1 = geo[4], geo[5], geo[7], geo[16]
+    return s1 == 1 and s2 == 1 and d1 == 1 and (m1 > 1 or not _lined(geo))
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
 def _lined(geo):
     """Whether the loops add each kernel row's taps as one run (`_line`): stride and
     dilation 1 along the last axis, and `LINE_MIN_TAPS` or more taps in a row."""
@@ -431,18 +440,20 @@ passes over the wide row for fewer: on 28² float32 planes, tiles ran 1.1-1.4x f
 for 7×7 kernels, 0.93x for 5×5 and 0.7-0.8x for 1×1 to 3×3."""
 
 TILES = AVX512
-"""Whether the padded loops run float sums in `_tile_rows`' tiles, of 4 rows by two
-`Vector`s: only with AVX-512's 32 vector registers. With 16 (Zen 3) the 8 vectors of
-sums leave no room; and there, tiles one vector wide, each tap taken once for all four
-rows, ran slower than the rows' passes (one thread: 5×5 to 11×11 on 2048² and 5×5×5
-on 256³ 1.25-1.85x slower; depthwise 7×7 planes, n5, 1.3x on two)."""
+"""Whether the padded loops run float sums in `_tile_rows`' tiles, of 4 rows by four
+`Vector`s (two where fewer columns are left): only with AVX-512's 32 vector registers.
+With 16 (Zen 3) 8 vectors of sums leave no room; and there, tiles one vector wide,
+each tap taken once for all four rows, ran slower than the rows' passes (one thread:
+5×5 to 11×11 on 2048² and 5×5×5 on 256³ 1.25-1.85x slower; depthwise 7×7 planes, n5,
+1.3x on two)."""
 
 TILE_COLUMNS = 32
-"""The most columns one of `_tile_rows`' tiles covers: two 64-byte vectors of float32."""
+"""The most columns a tile that ends a row covers: two 64-byte vectors of float32 (a
+buffer holds this many values past its last row for such a tile's reads)."""
 
 
-def _tile_rows(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
-    """`TILE_ROWS` output rows ``Y[y + r·O2 : y + r·O2 + O2]`` from the padded buffer
+def _tile_rows(Y, y, O2, n, P, row, len2, height, w, wb, geo, at, accumulate):
+    """`TILE_ROWS` output rows ``Y[y + r·O2 : y + r·O2 + n]`` from the padded buffer
     ``P`` (stride 1 along both axes, no dilation between rows), their windows starting
     at ``row + r·len2``; float sums in registers where `TILES`
     (`_tile_rows_in_registers`), others row by row (`_row`)."""
@@ -468,16 +479,16 @@ def _tile_columns_overload(Y, P, w):
 
 
 @overload(_tile_rows, jit_options={"fastmath": {"contract"}})
-def _tile_rows_overload(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
+def _tile_rows_overload(Y, y, O2, n, P, row, len2, height, w, wb, geo, at, accumulate):
     return _tile_rows_in_registers if _tiled(Y, P, w) else _tile_rows_by_row
 
 
-def _tile_rows_by_row(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
+def _tile_rows_by_row(Y, y, O2, n, P, row, len2, height, w, wb, geo, at, accumulate):
     for r in range(TILE_ROWS):
-        _row(Y, y + U(r * O2), P, row + r * len2, at, w, wb, geo, U(O2), accumulate)
+        _row(Y, y + U(r * O2), P, row + r * len2, at, w, wb, geo, U(n), accumulate)
 
 
-def _tile_rows_in_registers(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate):
+def _tile_rows_in_registers(Y, y, O2, n, P, row, len2, height, w, wb, geo, at, accumulate):
     """Tiles of 4 rows by four vectors of columns, then by two, each summed in
     registers over all taps (`_tile_shared`). A last tile that covers fewer columns
     stores only those (`_put`); it runs where ``P`` holds the values its vectors read
@@ -486,22 +497,22 @@ def _tile_rows_in_registers(Y, y, O2, P, row, len2, height, w, wb, geo, at, accu
     d0, m0, m1, m2 = geo[6], geo[15], geo[16], geo[17]
     step = U(2) * U(lanes(Y))  # the columns of a narrow tile
     planes, width, d2 = U(d0 * height * len2), U(len2), U(geo[8])
-    wide = U(O2) // (U(2) * step) * (U(2) * step)  # the columns in wide tiles
-    end = U(O2) // step * step
+    wide = U(n) // (U(2) * step) * (U(2) * step)  # the columns in wide tiles
+    end = U(n) // step * step
     reach = U(row) + U(m0 - 1) * planes + U(m1 + TILE_ROWS - 2) * width + U(m2 - 1) * d2
-    if end < U(O2) and reach + end + step <= U(len(P)):
-        end = U(O2)
+    if end < U(n) and reach + end + step <= U(len(P)):
+        end = U(n)
     for i in range(U(0), wide, U(2) * step):
-        at_y, at_p, left = y + i, U(row) + i, np.int64(O2) - np.int64(i)
+        at_y, at_p, left = y + i, U(row) + i, np.int64(n) - np.int64(i)
         _tile_shared(Y, at_y, U(O2), P, at_p, width, planes, d2, w, wb, geo, left, 4, accumulate)
     for i in range(wide, end, step):
         at_y, at_p = y + i, U(row) + i
-        left = np.int64(O2) - np.int64(i)  # columns from the tile's first on
+        left = np.int64(n) - np.int64(i)  # columns from the tile's first on
         _tile_shared(Y, at_y, U(O2), P, at_p, width, planes, d2, w, wb, geo, left, 2, accumulate)
-    if end < U(O2):
+    if end < U(n):
         for r in range(TILE_ROWS):
             y_r, row_r = y + U(r * O2) + end, U(row + r * len2) + end
-            _row(Y, y_r, P, row_r, at, w, wb, geo, U(O2) - end, accumulate)
+            _row(Y, y_r, P, row_r, at, w, wb, geo, U(n) - end, accumulate)
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
@@ -681,11 +692,11 @@ def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
                     for i in range(U(lo2 + n2), U(len2)):
                         slab[dst + i] = S[src + U(_source(np.int64(i) - lo2, n2, rule))]
         tiled = r0
-        if s1 == 1 and s2 == 1 and d1 == 1 and (m1 > 1 or not _lined(geo)) and tiles:
+        if tiles and _rows_tile(geo):
             while tiled + TILE_ROWS <= r1:
                 y = U(((b * O0 + i0) * O1 + tiled) * O2)
                 row = base + (tiled - r0) * len2
-                _tile_rows(Y, y, O2, P, row, len2, height, w, wb, geo, at, accumulate)
+                _tile_rows(Y, y, O2, O2, P, row, len2, height, w, wb, geo, at, accumulate)
                 tiled += TILE_ROWS
         for i1 in range(tiled, r1):
             y = U(((b * O0 + i0) * O1 + i1) * O2)
@@ -706,14 +717,20 @@ def _band_in_place(S, w, at, wb, geo, plane, top, Y, y, rows):
     in place from ``S`` (``at``: the taps' offsets in it), with no copy.
 
     The columns whose taps all lie inside the signal row (`_inner_columns`, from
-    column ``lo2``) run in passes as `_padded`'s do, the same terms in the same order;
-    the outer columns are summed over their taps inside the row."""
+    column ``lo2``) run in tiles and passes as `_padded`'s do, the same terms in the
+    same order; the outer columns are summed over their taps inside the row."""
     lo2, d0, d1, d2 = geo[2], geo[6], geo[7], geo[8]
     n1, n2, m0, m1, m2 = geo[13], geo[14], geo[15], geo[16], geo[17]
     O2, M = geo[20], geo[15] * geo[16] * geo[17]
     inner = _inner_columns(geo)
     src = (plane * n1 + top) * n2  # the band's first signal row (tap (0, 0, 0) of column lo2)
-    for r in range(rows):
+    tiled = 0
+    if _rows_tile(geo):
+        while tiled + TILE_ROWS <= rows:
+            at_y, row = U(y + tiled * O2 + lo2), src + tiled * n2
+            _tile_rows(Y, at_y, O2, inner, S, row, n2, n1, w, wb, geo, at, False)
+            tiled += TILE_ROWS
+    for r in range(tiled, rows):
         _taps_in_passes(Y, U(y + r * O2 + lo2), S, at, w, wb, M, src + r * n2, U(inner), False)
     for r in range(rows):  # the outer columns, over their taps inside the row
         row = src + r * n2 - lo2  # where tap (0, 0, 0) of column 0 would read
@@ -780,7 +797,7 @@ def _planes(q0, q1, S, at, w, bx, bk, geo, Y, accumulate):
         if tiles:
             for i1 in range(0, O1 - TILE_ROWS + 1, TILE_ROWS):
                 at_y, row = y + U(i1 * O2), i1 * len2
-                _tile_rows(Y, at_y, O2, slab, row, len2, len1, w, wb, geo, at, accumulate)
+                _tile_rows(Y, at_y, O2, O2, slab, row, len2, len1, w, wb, geo, at, accumulate)
             for i1 in range(O1 // TILE_ROWS * TILE_ROWS, O1):
                 _row(Y, y + U(i1 * O2), slab, i1 * len2, at, w, wb, geo, U(O2), accumulate)
             continue

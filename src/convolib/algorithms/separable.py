@@ -69,6 +69,7 @@ from ..boundary import pad
 from ..numbers import exact_in_float, max_abs
 from ..spec import Spec
 from . import Algorithm, Cost, register
+from ._launch import each_in_threads
 
 
 def _lengths(spec: Spec) -> tuple[int, ...]:
@@ -109,15 +110,20 @@ def _estimate(spec: Spec, rank: int, workers: int) -> tuple[float, int]:
     batch = math.prod(spec.signal_batch)
     shape = list(_lengths(spec))
     single, fused = _split(_order(spec), spec.ndim)
+    slabs = _in_slabs(spec, single, fused)
     seconds, peak, previous = 0.0, 0, 0
     for a in single:
         read = batch * math.prod(shape) * item
         shape[a] = spec.out[a]
         size = batch * math.prod(shape)
         terms = size * spec.m[a]
-        work = terms * costs.DIRECT_TERM_S[spec.acc_dtype.name] + _fresh_seconds(size * item)
-        work += (read + size * item) * costs.SEPARABLE_PASS_BYTE_S
-        if a != single[-1] or fused:  # an intermediate array
+        work = terms * costs.DIRECT_TERM_S[spec.acc_dtype.name]
+        if slabs:  # the intermediate stays in cache (`_slabs`)
+            work += read * costs.SEPARABLE_PASS_BYTE_S
+            peak = min(size, costs.SEPARABLE_SLAB_BYTES // item + math.prod(shape[a + 1 :]))
+        else:
+            work += _fresh_seconds(size * item) + (read + size * item) * costs.SEPARABLE_PASS_BYTE_S
+        if (a != single[-1] or fused) and not slabs:  # an intermediate array
             peak, previous = max(peak, previous + size), size
         seconds += costs.CALL_OVERHEAD_S["direct"]
         seconds += work / (workers if terms >= costs.PARALLEL_MIN_TERMS else 1)
@@ -303,6 +309,61 @@ def _fused(
     )
 
 
+def _in_slabs(spec: Spec, single: list[int], fused: bool) -> bool:
+    """Whether one pass along the axis before the last two, then the fused passes, run
+    a slab of planes at a time (`_slabs`): a volume's chain, whose whole intermediate
+    would go through memory (and be faulted in) between them."""
+    return fused and single == [spec.ndim - 3]
+
+
+def _slabs(
+    spec: Spec,
+    src: np.ndarray,
+    term: factor.Term,
+    lo: tuple[int, ...],
+    sums: np.dtype,
+    out: np.ndarray,
+    accumulate: bool,
+    workers: int,
+) -> None:
+    """The pass along axis ``a = ndim - 3``, then the fused passes, for slabs of output
+    planes along ``a`` of at most about `costs.SEPARABLE_SLAB_BYTES`, so that a slab's
+    intermediate stays in cache between them, and enough of them to share evenly. A
+    slab reads the signal planes its window reaches (a window's worth more than it has
+    planes). Slabs go to up to ``workers`` Python threads, each running both passes on
+    its own: numba's threads, spinning after a pass, would slow the fused passes'
+    threads down. The slabs change no result: each output gets the same terms in the
+    same order wherever a slab starts."""
+    a = spec.ndim - 3
+    n, o, s, d = src.shape[1 + a], spec.out[a], spec.stride[a], spec.dilation[a]
+    extent = d * (spec.m[a] - 1) + 1
+    plane = src.shape[2 + a :]
+    sources = src.reshape((-1, n, *plane))
+    step = max(1, costs.SEPARABLE_SLAB_BYTES // (math.prod(plane) * spec.acc_dtype.itemsize))
+    share = -(-o * sources.shape[0] // (costs.SEPARABLE_TASKS_PER_CPU * workers))
+    step = min(step, share)  # slabs enough for the threads to share them evenly
+    step = -(-o // -(-o // step))  # slabs of nearly equal size
+    targets = out.reshape((-1, o, *out.shape[2 + a :]))
+    weights = np.ascontiguousarray(term[a], spec.acc_dtype)
+    jobs = [(b, first) for b in range(sources.shape[0]) for first in range(0, o, step)]
+    inner = 1 if len(jobs) >= workers else workers  # threads within a slab's passes
+
+    def slab(job: tuple[int, int]) -> None:
+        b, first = job
+        last = min(o, first + step)
+        start = max(0, first * s - lo[a])  # the first signal plane the slab reads
+        stop = min(n, (last - 1) * s - lo[a] + extent)
+        between = np.empty((1, last - first, *plane), spec.acc_dtype)
+        if stop <= start:  # windows on padding alone: no terms
+            between[...] = 0
+        else:
+            part, shift = sources[b, start:stop][np.newaxis], lo[a] + start - first * s
+            _pass(part, weights, 0, shift, s, d, last - first, between, False, inner)
+        _fused(spec, between, term, lo, sums, targets[b, first:last], accumulate, inner)
+
+    each_in_threads(1 if inner > 1 else workers, slab, jobs)
+
+
 def _weights(f: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """``f`` in ``dtype`` with room for the loops to read 8 entries on (zeros)."""
     w = np.zeros(f.shape[0] + 8, dtype)
@@ -395,6 +456,9 @@ class Separable(Algorithm):
         src = np.ascontiguousarray(signal).reshape((batch, *signal.shape[signal.ndim - d :]))
         out = np.empty((batch, *spec.out), spec.acc_dtype)
         for t, (term, (single, fused)) in enumerate(zip(terms, passes, strict=True)):
+            if _in_slabs(spec, single, fused):
+                _slabs(spec, src, term, lo, sums, out, t > 0, workers)
+                continue
             current = src
             for a in single:
                 last = a == single[-1] and not fused
