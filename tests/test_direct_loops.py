@@ -236,21 +236,25 @@ IN_PLACE = [
     ((13, 17), (3, 3), dict(mode="valid", pads=((2, 1), (0, 4)))),
     ((6, 11, 12), (3, 3, 1), dict(mode="same")),
     ((3, 14, 10), (1, 3, 3), dict(mode="same", axes=(1, 2))),
+    ((14, 150), (3, 3), dict(mode="same")),  # rows of wide tiles, a narrow one, a last
 ]
 
 
+@pytest.mark.parametrize("band", [2, 5])
 @pytest.mark.parametrize("dtype", ["float32", "float64", "complex128"])
 @pytest.mark.parametrize("case", range(len(IN_PLACE)))
-def test_bands_inside_the_signal_read_it_in_place(case, dtype, monkeypatch):
+def test_bands_inside_the_signal_read_it_in_place(case, dtype, band, monkeypatch):
     """With zero padding and stride 1, a band whose rows all lie inside the signal is
     read where it is (where `costs.direct_bands_in_place`): its outer columns, whose
-    taps reach into the padding, are summed apart. Bands of two rows, so that most are."""
+    taps reach into the padding, are summed apart. Bands of two rows, so that most are,
+    and of five: a tile of four rows (with AVX-512, float sums in registers) and one
+    more row."""
     sx, sk, options = IN_PLACE[case]
     x, k, spec = _prepared("correlate", sx, sk, dtype, options, [case, len(dtype)])
     monkeypatch.setattr(costs, "direct_bands_in_place", lambda spec: True)
     monkeypatch.setattr(costs, "direct_padded", lambda spec: True)
     monkeypatch.setattr(costs, "direct_planes", lambda spec: False)
-    monkeypatch.setattr(costs, "direct_band_rows", lambda planes, o1, *rest: min(2, o1))
+    monkeypatch.setattr(costs, "direct_band_rows", lambda planes, o1, *rest: min(band, o1))
     direct._layout.cache_clear()
     forget_plans()
     try:
