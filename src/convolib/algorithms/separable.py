@@ -118,9 +118,10 @@ def _estimate(spec: Spec, rank: int, workers: int) -> tuple[float, int]:
         size = batch * math.prod(shape)
         terms = size * spec.m[a]
         work = terms * costs.DIRECT_TERM_S[spec.acc_dtype.name]
-        if slabs:  # the intermediate stays in cache (`_slabs`)
+        if slabs:  # the intermediate stays in cache (`_slabs`), a slab per thread
             work += read * costs.SEPARABLE_PASS_BYTE_S
-            peak = min(size, costs.SEPARABLE_SLAB_BYTES // item + math.prod(shape[a + 1 :]))
+            slab = costs.SEPARABLE_SLAB_BYTES // item + math.prod(shape[a + 1 :])
+            peak = min(size, workers * slab)
         else:
             work += _fresh_seconds(size * item) + (read + size * item) * costs.SEPARABLE_PASS_BYTE_S
         if (a != single[-1] or fused) and not slabs:  # an intermediate array
