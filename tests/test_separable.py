@@ -7,6 +7,7 @@ reference algorithm (a plain sum) for every boundary, mode and dtype.
 
 import itertools
 import math
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -313,6 +314,30 @@ def test_volumes_run_in_slabs_that_change_no_bit(options, monkeypatch):
         assert np.array_equal(got, results[0])
     ref = make_plan(spec, "reference")(x, k)
     assert_close(results[0], ref, F64, terms=2 * k.size, scale=magnitude(x, k))
+
+
+def test_volumes_in_slabs_from_several_python_threads(monkeypatch):
+    """Calls from several Python threads at once, each sharing its slabs out over the
+    same pool of threads, give the serial calls' bits."""
+    monkeypatch.setattr(costs, "SEPARABLE_SLAB_BYTES", 4000)  # a few planes a slab
+    rng = np.random.default_rng(18)
+    g = gaussian(5, 1.0, F32)
+    cases = [(rng.standard_normal((20 + i, 17, 19)).astype(F32), outer(g, g, g)) for i in range(3)]
+    serial = [convolib.convolve(x, k, "same", method="separable") for x, k in cases]
+    results: dict[int, list[np.ndarray]] = {}
+
+    def work(t):
+        results[t] = [convolib.convolve(x, k, "same", method="separable") for x, k in cases * 2]
+
+    pool = [threading.Thread(target=work, args=(t,)) for t in range(3)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert len(results) == 3
+    for got in results.values():
+        for i, y in enumerate(got):
+            assert np.array_equal(y, serial[i % len(cases)])
 
 
 def test_loops_block_matches_the_cost_model():
