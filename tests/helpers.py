@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 
 import numpy as np
 import pytest
@@ -40,6 +41,26 @@ def random_array(rng: np.random.Generator, shape, dtype, low: int = -5, high: in
     if dtype.kind == "c":
         return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
     raise TypeError(f"random_array: unsupported dtype {dtype}")
+
+
+def assert_concurrent_calls_match_serial(call, cases, threads: int = 3, rounds: int = 2):
+    """``call(*case)`` for every case, from ``threads`` Python threads at once, ``rounds``
+    times each, gives the bits of the same calls made one after another."""
+    serial = [call(*case) for case in cases]
+    results: dict[int, list] = {}
+
+    def work(t: int) -> None:
+        results[t] = [call(*case) for case in cases * rounds]
+
+    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert len(results) == threads
+    for got in results.values():
+        for i, y in enumerate(got):
+            assert np.array_equal(y, serial[i % len(cases)])
 
 
 def compute_eps(dtype) -> float:

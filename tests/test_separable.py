@@ -7,7 +7,6 @@ reference algorithm (a plain sum) for every boundary, mode and dtype.
 
 import itertools
 import math
-import threading
 from dataclasses import replace
 
 import numpy as np
@@ -19,7 +18,7 @@ from convolib import costs, factor
 from convolib.algorithms import registry
 from convolib.planner import make_plan
 from convolib.spec import build_spec
-from helpers import assert_close
+from helpers import assert_close, assert_concurrent_calls_match_serial
 
 F32, F64 = np.float32, np.float64
 
@@ -323,21 +322,11 @@ def test_volumes_in_slabs_from_several_python_threads(monkeypatch):
     rng = np.random.default_rng(18)
     g = gaussian(5, 1.0, F32)
     cases = [(rng.standard_normal((20 + i, 17, 19)).astype(F32), outer(g, g, g)) for i in range(3)]
-    serial = [convolib.convolve(x, k, "same", method="separable") for x, k in cases]
-    results: dict[int, list[np.ndarray]] = {}
 
-    def work(t):
-        results[t] = [convolib.convolve(x, k, "same", method="separable") for x, k in cases * 2]
+    def call(x, k):
+        return convolib.convolve(x, k, "same", method="separable")
 
-    pool = [threading.Thread(target=work, args=(t,)) for t in range(3)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    assert len(results) == 3
-    for got in results.values():
-        for i, y in enumerate(got):
-            assert np.array_equal(y, serial[i % len(cases)])
+    assert_concurrent_calls_match_serial(call, cases)
 
 
 def test_loops_block_matches_the_cost_model():

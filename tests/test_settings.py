@@ -2,7 +2,6 @@
 
 import json
 import math
-import threading
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ import pytest
 import convolib
 from convolib import calibration, planner, threads
 from convolib.algorithms import registry
+from helpers import assert_concurrent_calls_match_serial
 
 RNG = np.random.default_rng(7)
 X = RNG.standard_normal((300, 400))
@@ -64,20 +64,11 @@ def test_concurrent_calls_match_serial_calls():
     cases = [
         (RNG.standard_normal((200 + i, 300)), RNG.standard_normal((3 + i % 3, 4))) for i in range(6)
     ]
-    serial = [convolib.correlate(x, k, "same", boundary="reflect") for x, k in cases]
-    results: dict[int, list[np.ndarray]] = {}
 
-    def work(t):
-        results[t] = [convolib.correlate(x, k, "same", boundary="reflect") for x, k in cases * 3]
+    def call(x, k):
+        return convolib.correlate(x, k, "same", boundary="reflect")
 
-    pool = [threading.Thread(target=work, args=(t,)) for t in range(4)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    for got in results.values():
-        for i, y in enumerate(got):
-            assert np.array_equal(y, serial[i % len(cases)])
+    assert_concurrent_calls_match_serial(call, cases, threads=4, rounds=3)
 
 
 def test_tune_measures_candidates_and_keeps_the_result():
