@@ -124,8 +124,8 @@ def _estimate(spec: Spec, rank: int, workers: int) -> tuple[float, int]:
             peak = min(size, workers * slab)
         else:
             work += _fresh_seconds(size * item) + (read + size * item) * costs.SEPARABLE_PASS_BYTE_S
-        if (a != single[-1] or fused) and not slabs:  # an intermediate array
-            peak, previous = max(peak, previous + size), size
+            if a != single[-1] or fused:  # an intermediate array
+                peak, previous = max(peak, previous + size), size
         seconds += costs.CALL_OVERHEAD_S["direct"]
         seconds += work / (workers if terms >= costs.PARALLEL_MIN_TERMS else 1)
     if fused:
