@@ -22,7 +22,15 @@ import convolib
 from convolib import costs
 from convolib.algorithms import overlap_save, registry
 from convolib.algorithms._launch import each_in_threads
-from convolib.algorithms.fft import fast_lengths, forwards_together, layout
+from convolib.algorithms.fft import (
+    complex_dtype,
+    fast_lengths,
+    forwards_together,
+    four_step,
+    layout,
+    long_irfft,
+    long_rfft,
+)
 from convolib.algorithms.overlap_save import blockable_axes, estimate
 from convolib.planner import forget_plans, make_plan
 from convolib.spec import build_spec
@@ -39,7 +47,7 @@ EPS = {
 
 def normwise_bound(x, k, dtype, spec):
     """``C·eps·log2(L)·‖x‖₂·‖k‖₂`` with the transform length ``L`` the algorithm uses."""
-    length = math.prod(fast_lengths(layout(spec).circular))
+    length = math.prod(fast_lengths(layout(spec).circular, spec.acc_dtype))
     norms = np.linalg.norm(x.astype(np.complex128)) * np.linalg.norm(k.astype(np.complex128))
     return FFT_BOUND * EPS[dtype] * math.log2(length) * norms
 
@@ -350,7 +358,7 @@ def test_long_one_line_transforms_run_together_with_the_same_result(op, dtype, b
     if dtype == np.complex128:
         x, k = x + 1j * rng.standard_normal(x.shape), k + 1j * rng.standard_normal(k.shape)
     spec = build_spec(op, x, k, "same", boundary=boundary)
-    lengths = fast_lengths(layout(spec).circular)
+    lengths = fast_lengths(layout(spec).circular, spec.acc_dtype)
     assert forwards_together(spec, lengths, 2) and not forwards_together(spec, lengths, 1)
     two = make_plan(spec, "fft", workers=2)(x, k)
     one = make_plan(spec, "fft", workers=1)(x, k)
@@ -358,3 +366,93 @@ def test_long_one_line_transforms_run_together_with_the_same_result(op, dtype, b
     expected = getattr(convolib, op)(x, k, "same", boundary=boundary, method="direct")
     scale = float(np.abs(x).max()) * float(np.abs(k).sum())
     np.testing.assert_allclose(two, expected, atol=1e-10 * scale)
+
+
+@pytest.fixture
+def four_steps_everywhere(monkeypatch):
+    """Real lines from 512 values up transform in four steps (`fft.four_step`)."""
+    monkeypatch.setattr(costs, "FFT_FOUR_STEP_MIN_BYTES", 0)
+    forget_plans()
+    yield
+    forget_plans()
+
+
+FOUR_STEP_LENGTHS = {
+    # n: (m1, m2) for m = n / 2, the largest factor at most sqrt(m) second
+    512: (16, 16),
+    1536: (32, 24),
+    2000: (40, 25),
+    4050: (45, 45),  # m odd: the middle value of the spectrum has no mirror of its own
+    8192: (64, 64),
+}
+
+
+def test_four_step_factors_lines_that_are_long_even_and_composite(four_steps_everywhere):
+    f64 = np.dtype(np.float64)
+    for n, factors in FOUR_STEP_LENGTHS.items():
+        assert four_step(n, f64) == factors
+    assert four_step(2 * 1009, f64) is None  # m prime: no factor of 16 or more
+    assert four_step(513, f64) is None
+    assert four_step(4096, np.dtype(np.complex128)) is None
+
+
+def test_four_step_applies_from_the_cost_threshold():
+    assert four_step(2**16, np.dtype(np.float64)) == (256, 128)
+    assert four_step(2**15, np.dtype(np.float64)) is None
+    assert four_step(2**17, np.dtype(np.float32)) == (256, 256)
+    assert four_step(2**16, np.dtype(np.float32)) is None
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", list(FOUR_STEP_LENGTHS))
+def test_four_step_transforms_match_scipy(four_steps_everywhere, n, dtype):
+    """`long_rfft` and `long_irfft` against scipy.fft on batches of lines, for inputs
+    shorter than ``n`` (zero-extended, odd lengths) and kept parts with any step."""
+    import scipy.fft as sf
+
+    rng = np.random.default_rng(n)
+    tol = 8 * EPS[dtype] * math.log2(n)
+    for used in (n, n - 1, n // 2 + 3, 1):
+        x = rng.standard_normal((2, 3, used)).astype(dtype)
+        expected = sf.rfft(x, n)
+        got = long_rfft(x, n, 2)
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        scale = np.linalg.norm(x, axis=-1, keepdims=True) * math.sqrt(n)
+        assert np.all(np.abs(got - expected) <= tol * scale), used
+    spectrum = rng.standard_normal((3, n // 2 + 1)) + 1j * rng.standard_normal((3, n // 2 + 1))
+    spectrum = spectrum.astype(complex_dtype(np.dtype(dtype)))
+    full = sf.irfft(spectrum, n)  # which ignores the imaginary parts of the ends, as ours
+    scale = np.linalg.norm(spectrum, axis=-1, keepdims=True) / math.sqrt(n)
+    for keep in (slice(0, n), slice(3, n - 5), slice(1, n, 3), slice(n - 1, n), slice(2, 2)):
+        got = long_irfft(spectrum, n, keep, 2)
+        assert got.shape == full[:, keep].shape and got.dtype == full.dtype
+        assert np.all(np.abs(got - full[:, keep]) <= 2 * tol * scale), keep
+    assert np.array_equal(
+        long_irfft(spectrum, n, slice(0, n), 1), long_irfft(spectrum, n, slice(0, n), 2)
+    )
+
+
+@pytest.mark.parametrize("name", TRANSFORMS)
+def test_four_step_convolutions_match_the_reference(four_steps_everywhere, name):
+    """Every mode, boundary and stride of a batch of long lines, transformed in four
+    steps (whole, or in overlap-save's frames), on one thread and two (the same bits)."""
+    rng = np.random.default_rng(11)
+    x, k = rng.standard_normal((2, 3000)), rng.standard_normal((1, 250))
+    four_steps = 0
+    for mode, boundary, stride, dilation in itertools.product(
+        ("full", "same", "valid"), ("constant", "wrap"), (1, 3), (1, 2)
+    ):
+        spec = build_spec(
+            "convolve", x, k, mode, axes=-1, boundary=boundary, stride=stride,
+            dilation=dilation,
+        )  # fmt: skip
+        if name == "fft":
+            length = fast_lengths(layout(spec).circular, spec.acc_dtype)[-1]
+        else:
+            length = overlap_save.choose_blocking(spec).block
+        four_steps += four_step(length, spec.acc_dtype) is not None
+        two = make_plan(spec, name, workers=2)(x, k)
+        assert np.array_equal(two, make_plan(spec, name, workers=1)(x, k))
+        ref = make_plan(spec, "reference")(x, k)
+        np.testing.assert_allclose(two, ref, rtol=0, atol=1e-12 * np.abs(k).sum() * 4)
+    assert four_steps >= 12

@@ -663,7 +663,7 @@ def test_fft_takes_filters_in_blocks(layer, monkeypatch):
     spec = nn.plan(x, w, method="fft", **options).spec
     if spec.contract is None:
         return
-    lengths = fft.fast_lengths(fft.layout(spec).circular)
+    lengths = fft.fast_lengths(fft.layout(spec).circular, spec.acc_dtype)
     per_filter = spec.channels * np.prod(fft.spectrum_shape(lengths, True)) * 16
     groups, filters = options["groups"], w.shape[0] // options["groups"]
     block = 2 if filters > 2 else 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -69,11 +70,22 @@ def layout(spec: Spec) -> Layout:
     return Layout(lo, used, extent, first, span)
 
 
-def fast_lengths(minimum: tuple[int, ...]) -> tuple[int, ...]:
-    """Fast transform lengths: 5-smooth, which time at or below 7- and 11-smooth ones."""
+def fast_lengths(minimum: tuple[int, ...], dtype: np.dtype) -> tuple[int, ...]:
+    """Fast transform lengths: 5-smooth, which time at or below 7- and 11-smooth ones.
+    The last is even where that lets a long real line run in four steps (`four_step`).
+
+    >>> fast_lengths((1001, 3370), np.dtype(np.float64))
+    (1024, 3375)
+    >>> fast_lengths((90_461,), np.dtype(np.float64))  # not 91125 = 3**6 * 5**3
+    (92160,)
+    """
     from scipy.fft import next_fast_len
 
-    return tuple(next_fast_len(n, real=True) for n in minimum)
+    lengths = [next_fast_len(n, real=True) for n in minimum]
+    even = 2 * next_fast_len(-(-minimum[-1] // 2), real=True)
+    if lengths[-1] % 2 and four_step(even, dtype) is not None:
+        lengths[-1] = even
+    return tuple(lengths)
 
 
 def forward(a: np.ndarray, lengths: tuple[int, ...], axes: tuple[int, ...], workers: int):
@@ -84,10 +96,12 @@ def forward(a: np.ndarray, lengths: tuple[int, ...], axes: tuple[int, ...], work
     """
     import scipy.fft as sf
 
-    first = sf.rfft if a.dtype.kind == "f" else sf.fft
-    a = first(
-        a, n=lengths[-1], axis=axes[-1], workers=pass_threads(a, axes[-1], lengths[-1], workers)
-    )
+    n = lengths[-1]
+    if four_step(n, a.dtype) is not None and axes[-1] in (-1, a.ndim - 1):
+        a = long_rfft(a, n, workers)
+    else:
+        first = sf.rfft if a.dtype.kind == "f" else sf.fft
+        a = first(a, n=n, axis=axes[-1], workers=pass_threads(a, axes[-1], n, workers))
     for axis, n in zip(axes[-2::-1], lengths[-2::-1], strict=True):
         a = sf.fft(a, n=n, axis=axis, workers=pass_threads(a, axis, n, workers), overwrite_x=True)
     return a
@@ -115,11 +129,102 @@ def inverse(
     for axis, n, part in zip(axes[:-1], lengths[:-1], keep[:-1], strict=True):
         a = sf.ifft(a, n=n, axis=axis, workers=pass_threads(a, axis, n, workers), overwrite_x=True)
         a = crop(a, axis, part)
+    n = lengths[-1]
+    if real and four_step(n, a.real.dtype) is not None and axes[-1] in (-1, a.ndim - 1):
+        return long_irfft(a, n, keep[-1], workers)
     last = sf.irfft if real else sf.ifft
-    a = last(
-        a, n=lengths[-1], axis=axes[-1], workers=pass_threads(a, axes[-1], lengths[-1], workers)
-    )
+    a = last(a, n=n, axis=axes[-1], workers=pass_threads(a, axes[-1], n, workers))
     return crop(a, axes[-1], keep[-1])
+
+
+def four_step(n: int, dtype: np.dtype) -> tuple[int, int] | None:
+    """The factors ``(m1, m2)`` of ``n / 2`` for a four-step real transform of a line
+    of ``n`` values (`long_rfft`), or None where pocketfft transforms it directly: a
+    line that outgrows the cache runs 2-4x slower there, as one transform, than as
+    ``m1`` and ``m2`` short ones.
+
+    >>> four_step(2**21, np.dtype(np.float64))
+    (1024, 1024)
+    """
+    if dtype.kind != "f" or n % 2 or n * dtype.itemsize < costs.FFT_FOUR_STEP_MIN_BYTES:
+        return None
+    m = n // 2
+    m2 = max(d for d in range(1, math.isqrt(m) + 1) if m % d == 0)
+    return (m // m2, m2) if m2 >= costs.FFT_FOUR_STEP_MIN_FACTOR else None
+
+
+def _turns(t: np.ndarray, period: int, sign: int) -> np.ndarray:
+    """``exp(sign 2 pi i t / period)`` for integers ``t``, reduced exactly first."""
+    return np.exp((sign * 2j * np.pi / period) * (t % period))
+
+
+@lru_cache(maxsize=16)
+def _twiddles(m1: int, m2: int, sign: int) -> tuple[np.ndarray, np.ndarray]:
+    """`_fft_kernels.twiddle`'s tables for ``w = exp(sign 2 pi i / (m1 m2))``."""
+    step = math.isqrt(m1 - 1) + 1
+    k2 = np.arange(m2)[:, None]
+    near = _turns(k2 * np.arange(step), m1 * m2, sign)
+    far = _turns(k2 * (step * np.arange(-(-m1 // step))), m1 * m2, sign)
+    return near, far
+
+
+@lru_cache(maxsize=16)
+def _mirror_twiddles(n: int, rows: int, row: int, sign: int):
+    """Tables ``outer``, ``inner`` with ``outer[r] inner[c] = exp(sign 2 pi i (r row + c) / n)``
+    (the real trick's twiddles, by row and column)."""
+    return _turns(row * np.arange(rows), n, sign), _turns(np.arange(row), n, sign)
+
+
+def long_rfft(x: np.ndarray, n: int, workers: int) -> np.ndarray:
+    """``scipy.fft.rfft(x, n)`` along the last axis, as a four-step transform."""
+    import scipy.fft as sf
+
+    from . import _fft_kernels as k
+
+    m1, m2 = four_step(n, x.dtype)
+    m = m1 * m2
+    lines = x.shape[:-1]
+    cdtype = complex_dtype(x.dtype)
+    count = math.prod(lines)
+    A = k.padded(count, m1, m2, cdtype)
+    k.pack_real(np.ascontiguousarray(x.reshape(count, x.shape[-1])), A, workers)
+    B = sf.fft(A, axis=-1, workers=pass_threads(A, -1, m2, workers), overwrite_x=True)
+    D = k.padded(count, m2, m1, cdtype)
+    k.twiddle(B, D, *_twiddles(m1, m2, -1), workers)
+    del A, B
+    E = sf.fft(D, axis=-1, workers=pass_threads(D, -1, m1, workers), overwrite_x=True)
+    X = np.empty((count, m + 1), cdtype)
+    k.unpack_spectrum(E, X, *_mirror_twiddles(n, m1, m2, -1), workers)
+    return X.reshape((*lines, m + 1))
+
+
+def long_irfft(X: np.ndarray, n: int, keep: slice, workers: int) -> np.ndarray:
+    """``scipy.fft.irfft(X, n)[..., keep]`` along the last axis, as a four-step
+    transform (`long_rfft` run backwards)."""
+    import scipy.fft as sf
+
+    from . import _fft_kernels as k
+
+    m1, m2 = four_step(n, X.real.dtype)
+    m = m1 * m2
+    lines = X.shape[:-1]
+    count = math.prod(lines)
+    A = k.padded(count, m1, m2, X.dtype)
+    k.pack_spectrum(
+        np.ascontiguousarray(X.reshape(count, m + 1)),
+        A,
+        *_mirror_twiddles(n, m2, m1, 1),
+        workers,
+    )
+    B = sf.ifft(A, axis=-1, workers=pass_threads(A, -1, m2, workers), overwrite_x=True)
+    D = k.padded(count, m2, m1, X.dtype)
+    k.twiddle(B, D, *_twiddles(m1, m2, 1), workers)
+    del A, B
+    E = sf.ifft(D, axis=-1, workers=pass_threads(D, -1, m1, workers), overwrite_x=True)
+    first, stop, step = keep.indices(n)
+    y = np.empty((count, max(0, stop - first)), X.real.dtype)
+    k.unpack_real(E, y, first, workers)
+    return y.reshape((*lines, y.shape[-1]))[..., ::step]
 
 
 def pass_threads(a: np.ndarray, axis: int, n: int, workers: int) -> int:
@@ -154,9 +259,30 @@ def transform_seconds(
         if not inverse and extents[i] < n:
             size = lines * n * kind.itemsize
             seconds += pass_seconds(size + lines * extents[i] * kind.itemsize, size)
-        if n > 1:
+        if i == d - 1 and four_step(n, kind) is not None:
+            seconds += four_step_seconds(n, lines, kind, workers)
+        elif n > 1:
             seconds += line_seconds(n, lines, kind, strided=i < d - 1, workers=workers)
     return seconds
+
+
+def four_step_seconds(n: int, lines: int, dtype: np.dtype, workers: int) -> float:
+    """`long_rfft` (or `long_irfft`) of ``lines`` lines: two passes of short contiguous
+    transforms and three passes over memory (packing, twiddles, unpacking), which
+    move about ``n`` complex values in all, and half that again for the real line."""
+    m1, m2 = four_step(n, dtype)
+    cdtype = complex_dtype(dtype)
+    short = line_seconds(m2, lines * m1, cdtype, strided=False, workers=workers)
+    short += line_seconds(m1, lines * m2, cdtype, strided=False, workers=workers)
+    moved = lines * n * (3 * cdtype.itemsize + dtype.itemsize)
+    return short + pass_seconds(moved, lines * n * cdtype.itemsize)
+
+
+def four_step_bytes(n: int, dtype: np.dtype, lines: int) -> int:
+    """The buffers of `long_rfft` (or `long_irfft`) beyond its input and output."""
+    if four_step(n, dtype) is None:
+        return 0
+    return lines * n * complex_dtype(dtype).itemsize
 
 
 def line_seconds(n: int, lines: int, dtype: np.dtype, strided: bool, workers: int) -> float:
@@ -259,7 +385,7 @@ class FFT(Algorithm):
         lay = layout(spec)
         dtype = spec.acc_dtype
         real = dtype.kind == "f"
-        lengths = fast_lengths(lay.circular)
+        lengths = fast_lengths(lay.circular, spec.acc_dtype)
         spectral = math.prod(spectrum_shape(lengths, real))
         csize, rsize = complex_dtype(dtype).itemsize, dtype.itemsize
         signals, kernels, batch = (
@@ -293,13 +419,15 @@ class FFT(Algorithm):
             + pass_seconds(2 * out, out)  # kept outputs, copied out
         )
         seconds = costs.FFT_CALL_OVERHEAD_S + transforms + passes
-        return Cost(seconds, padded + spectra)
+        lines = max(signals, kernels, batch) * (2 if together else 1)
+        buffers = four_step_bytes(lengths[-1], dtype, lines) if real else 0
+        return Cost(seconds, padded + spectra + buffers)
 
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
         if spec.empty:
             return np.zeros(spec.batch + spec.out, spec.acc_dtype)
         lay = layout(spec)
-        lengths = fast_lengths(lay.circular)
+        lengths = fast_lengths(lay.circular, spec.acc_dtype)
         axes = tuple(range(-spec.ndim, 0))
         real = spec.acc_dtype.kind == "f"
         summed = spec.ndim if spec.contract is not None else None
@@ -337,7 +465,7 @@ def forwards_together(spec: Spec, lengths: tuple[int, ...], workers: int) -> boo
 
     >>> from convolib.spec import build_spec
     >>> long = build_spec("convolve", np.ones(2**20), np.ones(2**20))
-    >>> forwards_together(long, fast_lengths(layout(long).circular), 2)
+    >>> forwards_together(long, fast_lengths(layout(long).circular, long.acc_dtype), 2)
     True
     """
     if workers < 2 or spec.ndim != 1 or spec.contract is not None:
@@ -361,7 +489,7 @@ def filter_blocks(spec: Spec) -> tuple[int, int] | None:
     if not own:
         return None
     axis = max(own, key=lambda i: spec.kernel_batch[i])
-    lengths = fast_lengths(layout(spec).circular)
+    lengths = fast_lengths(layout(spec).circular, spec.acc_dtype)
     spectral = math.prod(spectrum_shape(lengths, spec.acc_dtype.kind == "f"))
     per_kernel = spec.channels * spectral * complex_dtype(spec.acc_dtype).itemsize
     kernels = math.prod(spec.kernel_batch)

@@ -80,7 +80,7 @@ def estimate(spec: Spec, lay: Layout, axis: int, block: int, workers: int) -> Bl
     """The cost of blocks of ``block`` samples along ``axis``."""
     dtype = spec.acc_dtype
     real = dtype.kind == "f"
-    lengths = fast_lengths(lay.circular)
+    lengths = fast_lengths(lay.circular, spec.acc_dtype)
     lengths = (*lengths[:axis], block, *lengths[axis + 1 :])
     valid = block - lay.extent[axis] + 1
     frames = -(-lay.span[axis] // valid)
