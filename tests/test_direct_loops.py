@@ -339,3 +339,24 @@ def test_each_output_gets_the_same_bits_wherever_it_lies(path, taps, dtype):
     for start, stop in ((1, 700), (7, 650), (63, 700), (64, 400), (129, 300), (200, 290)):
         got = valid(x[:, start:stop])
         assert np.array_equal(got, whole[:, start : stop - taps + 1])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_small_calls_run_the_compiled_loop_on_operands_of_any_layout(dtype):
+    """Small problems call the serial loop's compiled entry past numba's dispatcher
+    (`direct._compiled`) where both 1-D operands are contiguous, aligned and writeable,
+    and the dispatcher on contiguous copies otherwise: every layout gives the bits of
+    the contiguous call, and the reference's values."""
+    rng = np.random.default_rng(3)
+    x, k = random_array(rng, (2, 1000), dtype), random_array(rng, (8,), dtype)
+    spec = build_spec("convolve", x[0], k, "full")
+    run = direct.Direct().bind(spec, 1, reverse=spec.kernel_flip)
+    expected = run(x[0], k)
+    assert_close(expected, make_plan(spec, "reference")(x[0], k), dtype)
+    strided = np.ascontiguousarray(np.stack([x[0], x[1]], axis=1)).reshape(-1)[::2]
+    readonly = x[0].copy()
+    readonly.flags.writeable = False  # the dispatcher compiles a loop for it: float64 only
+    for signal in (strided, x[0].copy(), *([readonly] if dtype == "float64" else [])):
+        assert np.array_equal(signal, x[0])
+        assert np.array_equal(run(signal, k), expected)
+    assert np.array_equal(run(x[0], k[::-1].copy()[::-1]), expected)

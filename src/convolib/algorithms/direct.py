@@ -85,6 +85,18 @@ def _layout(spec: Spec, workers: int, reverse: bool = False) -> _Layout:
     )
 
 
+def _compiled(serial: Callable, acc: np.dtype) -> Callable:
+    """The serial loop ``serial`` compiled for 1-D operands of ``acc`` (C-contiguous,
+    aligned, writeable), called past numba's dispatcher, whose type checks of five
+    arguments took 0.2 of a 1-D call's 2.8 µs. Arguments are unboxed as those types,
+    whatever they are (numba compares item sizes only): the runner's operands have the
+    plan's dtype, and it checks their layout."""
+    from numba import from_dtype, types
+
+    array = types.Array(from_dtype(acc), 1, "C")
+    return serial.compile((array, array, types.Array(types.int64, 1, "C"), array, types.boolean))
+
+
 @register
 class Direct(Algorithm):
     name = "direct"
@@ -127,11 +139,19 @@ class Direct(Algorithm):
             return run
 
         (serial, _), rows, flat = loops.entries(geo), loops.rows_serial, len(shape) == 1
+        compiled = _compiled(serial, acc)
 
         def run_serially(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
             out = np.empty(shape, acc)
-            S, W, Y = signal.ravel(), kernel.ravel(), out if flat else out.ravel()
-            if not serial(S, W, geo, Y, False):
+            S, W, Y = (
+                (signal, kernel, out) if flat else (signal.ravel(), kernel.ravel(), out.ravel())
+            )
+            if S.flags.carray and W.flags.carray:  # contiguous, aligned (and writeable)
+                ran = compiled(S, W, geo, Y, False)
+            else:
+                S, W = S.ravel(), W.ravel()
+                ran = serial(S, W, geo, Y, False)
+            if not ran:
                 rows(S, W, geo, Y, False)
             return out
 
