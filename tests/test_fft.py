@@ -28,6 +28,8 @@ from convolib.algorithms.fft import (
     forwards_together,
     four_step,
     layout,
+    long_fft,
+    long_ifft,
     long_irfft,
     long_rfft,
 )
@@ -392,8 +394,10 @@ def test_four_step_factors_lines_that_are_long_even_and_composite(four_steps_eve
     for n, factors in FOUR_STEP_LENGTHS.items():
         assert four_step(n, f64) == factors
     assert four_step(2 * 1009, f64) is None  # m prime: no factor of 16 or more
-    assert four_step(513, f64) is None
-    assert four_step(4096, np.dtype(np.complex128)) is None
+    assert four_step(513, f64) is None  # odd: no real trick
+    assert four_step(4050, np.dtype(np.complex128)) == (75, 54)  # complex: n itself
+    assert four_step(1025, np.dtype(np.complex64)) == (41, 25)
+    assert four_step(4096, np.dtype(np.int64)) is None
 
 
 def test_four_step_applies_from_the_cost_threshold():
@@ -401,11 +405,13 @@ def test_four_step_applies_from_the_cost_threshold():
     assert four_step(2**15, np.dtype(np.float64)) is None
     assert four_step(2**17, np.dtype(np.float32)) == (256, 256)
     assert four_step(2**16, np.dtype(np.float32)) is None
+    assert four_step(2**15, np.dtype(np.complex128)) == (256, 128)
+    assert four_step(2**14, np.dtype(np.complex128)) is None
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("n", list(FOUR_STEP_LENGTHS))
-def test_four_step_transforms_match_scipy(four_steps_everywhere, n, dtype):
+def test_four_step_real_transforms_match_scipy(four_steps_everywhere, n, dtype):
     """`long_rfft` and `long_irfft` against scipy.fft on batches of lines, for inputs
     shorter than ``n`` (zero-extended, odd lengths) and kept parts with any step."""
     import scipy.fft as sf
@@ -414,30 +420,59 @@ def test_four_step_transforms_match_scipy(four_steps_everywhere, n, dtype):
     tol = 8 * EPS[dtype] * math.log2(n)
     for used in (n, n - 1, n // 2 + 3, 1):
         x = rng.standard_normal((2, 3, used)).astype(dtype)
-        expected = sf.rfft(x, n)
-        got = long_rfft(x, n, 2)
-        assert got.shape == expected.shape and got.dtype == expected.dtype
-        scale = np.linalg.norm(x, axis=-1, keepdims=True) * math.sqrt(n)
-        assert np.all(np.abs(got - expected) <= tol * scale), used
-    spectrum = rng.standard_normal((3, n // 2 + 1)) + 1j * rng.standard_normal((3, n // 2 + 1))
-    spectrum = spectrum.astype(complex_dtype(np.dtype(dtype)))
+        _assert_transform_matches(long_rfft(x, n, 2), sf.rfft(x, n), x, math.sqrt(n), tol)
+    spectrum = integers(rng, (3, n // 2 + 1), complex_dtype(np.dtype(dtype)).name) / 1000
     full = sf.irfft(spectrum, n)  # which ignores the imaginary parts of the ends, as ours
-    scale = np.linalg.norm(spectrum, axis=-1, keepdims=True) / math.sqrt(n)
-    for keep in (slice(0, n), slice(3, n - 5), slice(1, n, 3), slice(n - 1, n), slice(2, 2)):
+    for keep in _keeps(n):
         got = long_irfft(spectrum, n, keep, 2)
-        assert got.shape == full[:, keep].shape and got.dtype == full.dtype
-        assert np.all(np.abs(got - full[:, keep]) <= 2 * tol * scale), keep
-    assert np.array_equal(
-        long_irfft(spectrum, n, slice(0, n), 1), long_irfft(spectrum, n, slice(0, n), 2)
-    )
+        _assert_transform_matches(got, full[:, keep], spectrum, 2 / math.sqrt(n), tol)
+    whole = slice(0, n)
+    assert np.array_equal(long_irfft(spectrum, n, whole, 1), long_irfft(spectrum, n, whole, 2))
 
 
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+@pytest.mark.parametrize("n", [512, 1025, 4050, 8192])
+def test_four_step_complex_transforms_match_scipy(four_steps_everywhere, n, dtype):
+    """`long_fft` and `long_ifft` against scipy.fft, as the real ones."""
+    import scipy.fft as sf
+
+    rng = np.random.default_rng(n)
+    tol = 8 * EPS[dtype] * math.log2(n)
+    for used in (n, n - 1, n // 2 + 3, 1):
+        x = integers(rng, (2, 3, used), dtype) / 1000
+        _assert_transform_matches(long_fft(x, n, 2), sf.fft(x, n), x, math.sqrt(n), tol)
+    spectrum = integers(rng, (3, n), dtype) / 1000
+    full = sf.ifft(spectrum, n)
+    for keep in _keeps(n):
+        got = long_ifft(spectrum, n, keep, 2)
+        _assert_transform_matches(got, full[:, keep], spectrum, 1 / math.sqrt(n), tol)
+    whole = slice(0, n)
+    assert np.array_equal(long_ifft(spectrum, n, whole, 1), long_ifft(spectrum, n, whole, 2))
+
+
+def _keeps(n):
+    """Kept parts of an inverse transform's ``n`` outputs: all, inner, strided, the last
+    one, none."""
+    return (slice(0, n), slice(3, n - 5), slice(1, n, 3), slice(n - 1, n), slice(2, 2))
+
+
+def _assert_transform_matches(got, expected, data, gain, tol):
+    """Same shape and dtype, and every value within ``tol · gain · ‖line‖₂`` of scipy's:
+    the normwise bound of a transform of length ``n``, whose outputs are at most
+    ``sqrt(n) ‖line‖₂`` (``gain = sqrt(n)``; inverses, divided by ``n``: ``1/sqrt(n)``)."""
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    norms = np.linalg.norm(data.astype(np.complex128), axis=-1, keepdims=True)
+    bound = tol * gain * norms + np.finfo(got.real.dtype).tiny
+    assert np.all(np.abs(got - expected) <= bound)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "complex128"])
 @pytest.mark.parametrize("name", TRANSFORMS)
-def test_four_step_convolutions_match_the_reference(four_steps_everywhere, name):
+def test_four_step_convolutions_match_the_reference(four_steps_everywhere, name, dtype):
     """Every mode, boundary and stride of a batch of long lines, transformed in four
     steps (whole, or in overlap-save's frames), on one thread and two (the same bits)."""
     rng = np.random.default_rng(11)
-    x, k = rng.standard_normal((2, 3000)), rng.standard_normal((1, 250))
+    x, k = integers(rng, (2, 3000), dtype) / 100, integers(rng, (1, 250), dtype) / 100
     four_steps = 0
     for mode, boundary, stride, dilation in itertools.product(
         ("full", "same", "valid"), ("constant", "wrap"), (1, 3), (1, 2)

@@ -1,16 +1,18 @@
-"""Compiled loops of the four-step transform of long real lines (`fft.long_rfft`,
-`fft.long_irfft`); importing this module imports numba.
+"""Compiled loops of four-step transforms of long lines (`fft.long_rfft`,
+`fft.long_irfft`, `fft.long_fft`, `fft.long_ifft`); importing this module imports numba.
 
-A real line of ``n = 2 m`` values is transformed as ``m`` complex ones ``z[j] = x[2j] +
-i x[2j + 1]``; the complex transform of length ``m = m1 m2`` runs as ``m1`` transforms
-of length ``m2``, a twiddle, and ``m2`` transforms of length ``m1``, each line
-contiguous. With ``j = j1 + m1 j2`` and ``k = k2 + m2 k1``:
+A complex line ``z`` of ``m = m1 m2`` values is transformed as ``m1`` transforms of
+length ``m2``, a twiddle, and ``m2`` transforms of length ``m1``, each line contiguous.
+A real line of ``n = 2 m`` values is transformed as the ``m`` complex ones ``z[j] =
+x[2j] + i x[2j + 1]``, its spectrum then split into the even and odd values' (the real
+trick). With ``j = j1 + m1 j2`` and ``k = k2 + m2 k1``:
 
-- ``A[j1, j2] = z[j1 + m1 j2]`` (`pack_real`, `pack_spectrum`), a transform along the
-  last axis gives ``B[j1, k2]``;
+- ``A[j1, j2] = z[j1 + m1 j2]`` (`pack`, or `pack_spectrum` for an inverse real
+  transform), a transform along the last axis gives ``B[j1, k2]``;
 - ``D[k2, j1] = B[j1, k2] w^(j1 k2)``, ``w = exp(-+2 pi i / m)`` (`twiddle`), a transform
   along the last axis gives ``E[k2, k1] = Z[k2 + m2 k1]``;
-- ``E`` is read back in the order of ``k`` (`unpack_spectrum`, `unpack_real`).
+- ``E`` is read back in the order of ``k`` (`unpack`, or `unpack_spectrum` for a real
+  transform).
 
 Each loop is a transposition: a task is one row of the line (or of its spectrum, or
 of ``D``), which it walks along, reading or writing ``A``, ``D`` or ``E`` across their
@@ -73,13 +75,39 @@ def _pack_real_parallel(x, A):
         _pack_real_row(task, x, A)
 
 
-def pack_real(x, A, workers: int) -> None:
-    """``A[l, j1, j2] = x[l, 2j] + i x[l, 2j + 1]`` with ``j = j1 + m1 j2``; zeros past
-    the end of ``x``."""
-    tasks = A.shape[0] * A.shape[2]
-    launch(
-        min(workers, tasks), lambda _: _pack_real_parallel(x, A), lambda: _pack_real_serial(x, A)
-    )
+@nb.njit(cache=True, nogil=True, inline="always")
+def _pack_complex_row(task, x, A):
+    m1, m2 = A.shape[1], A.shape[2]
+    line, j2 = _split(task, m2)
+    src = x[line]
+    dst = A[line]
+    base = m1 * j2
+    whole = max(0, min(m1, src.shape[0] - base))
+    for j1 in range(whole):
+        dst[j1, j2] = src[base + j1]
+    for j1 in range(whole, m1):
+        dst[j1, j2] = 0.0
+
+
+@nb.njit(cache=True, nogil=True)
+def _pack_complex_serial(x, A):
+    for task in range(A.shape[0] * A.shape[2]):
+        _pack_complex_row(task, x, A)
+
+
+@nb.njit(cache=True, parallel=True)
+def _pack_complex_parallel(x, A):
+    for task in nb.prange(A.shape[0] * A.shape[2]):
+        _pack_complex_row(task, x, A)
+
+
+def pack(x, A, workers: int) -> None:
+    """``A[l, j1, j2] = z[l, j1 + m1 j2]``, zeros past the end of ``x``, where ``z`` is
+    ``x`` (complex) or its values in pairs, ``z[j] = x[2j] + i x[2j + 1]`` (real)."""
+    real = x.dtype.kind == "f"
+    serial = _pack_real_serial if real else _pack_complex_serial
+    parallel = _pack_real_parallel if real else _pack_complex_parallel
+    launch(min(workers, A.shape[0] * A.shape[2]), lambda _: parallel(x, A), lambda: serial(x, A))
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -219,7 +247,7 @@ def _pack_spectrum_parallel(X, A, outer, inner, rows):
 
 
 def pack_spectrum(X, A, outer, inner, workers: int) -> None:
-    """The inverse of `unpack_spectrum`, laid out as `pack_real`'s ``A``:
+    """The inverse of `unpack_spectrum`, laid out as `pack`'s ``A``:
     ``Z[k] = (X[k] + X*[m - k]) / 2 + i w^-k (X[k] - X*[m - k]) / 2`` and ``Z[m - k]``
     its conjugate mirror, with ``w^-(j2 m1 + j1) = outer[j2] inner[j1]``."""
     m1 = A.shape[1]
@@ -241,13 +269,12 @@ def _unpack_real_row(task, E, y, first):
     offset = 2 * m2 * k1 - first  # where the row's first value goes in y
     lo = max(0, -offset)
     hi = min(2 * m2, y.shape[1] - offset)
-    whole_lo, whole_hi = (lo + 1) // 2, max((lo + 1) // 2, hi // 2)
-    for k2 in range(whole_lo, whole_hi):
+    if lo >= hi:
+        return
+    for k2 in range((lo + 1) // 2, hi // 2):
         z = src[k2, k1]
         dst[offset + 2 * k2] = z.real
         dst[offset + 2 * k2 + 1] = z.imag
-    if lo >= hi:
-        return
     if lo & 1:
         dst[offset + lo] = src[lo // 2, k1].imag
     if hi & 1:
@@ -266,11 +293,34 @@ def _unpack_real_parallel(E, y, first):
         _unpack_real_row(task, E, y, first)
 
 
-def unpack_real(E, y, first: int, workers: int) -> None:
-    """``y[l, t] = x[l, first + t]`` where ``x[2k] + i x[2k + 1] = E[l, k % m2, k // m2]``."""
+@nb.njit(cache=True, nogil=True, inline="always")
+def _unpack_complex_row(task, E, y, first):
+    m2, m1 = E.shape[1], E.shape[2]
+    line, k1 = _split(task, m1)
+    src = E[line]
+    dst = y[line]
+    offset = m2 * k1 - first  # where the row's first value goes in y
+    for k2 in range(max(0, -offset), min(m2, y.shape[1] - offset)):
+        dst[offset + k2] = src[k2, k1]
+
+
+@nb.njit(cache=True, nogil=True)
+def _unpack_complex_serial(E, y, first):
+    for task in range(E.shape[0] * E.shape[2]):
+        _unpack_complex_row(task, E, y, first)
+
+
+@nb.njit(cache=True, parallel=True)
+def _unpack_complex_parallel(E, y, first):
+    for task in nb.prange(E.shape[0] * E.shape[2]):
+        _unpack_complex_row(task, E, y, first)
+
+
+def unpack(E, y, first: int, workers: int) -> None:
+    """``y[l, t] = z[l, first + t]`` where ``z[k] = E[l, k % m2, k // m2]`` is ``y``'s
+    value (complex ``y``) or a pair of them, ``y[2k] + i y[2k + 1]`` (real)."""
+    real = y.dtype.kind == "f"
+    serial = _unpack_real_serial if real else _unpack_complex_serial
+    parallel = _unpack_real_parallel if real else _unpack_complex_parallel
     tasks = E.shape[0] * E.shape[2]
-    launch(
-        min(workers, tasks),
-        lambda _: _unpack_real_parallel(E, y, first),
-        lambda: _unpack_real_serial(E, y, first),
-    )
+    launch(min(workers, tasks), lambda _: parallel(E, y, first), lambda: serial(E, y, first))

@@ -83,7 +83,7 @@ def fast_lengths(minimum: tuple[int, ...], dtype: np.dtype) -> tuple[int, ...]:
 
     lengths = [next_fast_len(n, real=True) for n in minimum]
     even = 2 * next_fast_len(-(-minimum[-1] // 2), real=True)
-    if lengths[-1] % 2 and four_step(even, dtype) is not None:
+    if dtype.kind == "f" and lengths[-1] % 2 and four_step(even, dtype) is not None:
         lengths[-1] = even
     return tuple(lengths)
 
@@ -98,7 +98,7 @@ def forward(a: np.ndarray, lengths: tuple[int, ...], axes: tuple[int, ...], work
 
     n = lengths[-1]
     if four_step(n, a.dtype) is not None and axes[-1] in (-1, a.ndim - 1):
-        a = long_rfft(a, n, workers)
+        a = (long_rfft if a.dtype.kind == "f" else long_fft)(a, n, workers)
     else:
         first = sf.rfft if a.dtype.kind == "f" else sf.fft
         a = first(a, n=n, axis=axes[-1], workers=pass_threads(a, axes[-1], n, workers))
@@ -130,25 +130,28 @@ def inverse(
         a = sf.ifft(a, n=n, axis=axis, workers=pass_threads(a, axis, n, workers), overwrite_x=True)
         a = crop(a, axis, part)
     n = lengths[-1]
-    if real and four_step(n, a.real.dtype) is not None and axes[-1] in (-1, a.ndim - 1):
-        return long_irfft(a, n, keep[-1], workers)
+    if four_step(n, a.real.dtype if real else a.dtype) is not None and axes[-1] in (-1, a.ndim - 1):
+        return (long_irfft if real else long_ifft)(a, n, keep[-1], workers)
     last = sf.irfft if real else sf.ifft
     a = last(a, n=n, axis=axes[-1], workers=pass_threads(a, axes[-1], n, workers))
     return crop(a, axes[-1], keep[-1])
 
 
 def four_step(n: int, dtype: np.dtype) -> tuple[int, int] | None:
-    """The factors ``(m1, m2)`` of ``n / 2`` for a four-step real transform of a line
-    of ``n`` values (`long_rfft`), or None where pocketfft transforms it directly: a
-    line that outgrows the cache runs 2-4x slower there, as one transform, than as
-    ``m1`` and ``m2`` short ones.
+    """The factors ``(m1, m2)`` of the complex transform inside a four-step transform
+    of a line of ``n`` values (``n / 2`` for real data, `long_rfft`; ``n`` for complex,
+    `long_fft`), or None where pocketfft transforms the line directly. A long line runs
+    up to 2x faster as ``m1`` and ``m2`` short transforms on one thread than as one
+    (which, unlike short ones, pocketfft cannot share out over threads either).
 
-    >>> four_step(2**21, np.dtype(np.float64))
-    (1024, 1024)
+    >>> four_step(2**21, np.dtype(np.float64)), four_step(3 * 2**15, np.dtype(np.complex128))
+    ((1024, 1024), (384, 256))
     """
-    if dtype.kind != "f" or n % 2 or n * dtype.itemsize < costs.FFT_FOUR_STEP_MIN_BYTES:
+    if n * dtype.itemsize < costs.FFT_FOUR_STEP_MIN_BYTES or dtype.kind not in "fc":
         return None
-    m = n // 2
+    if dtype.kind == "f" and n % 2:
+        return None
+    m = n // 2 if dtype.kind == "f" else n
     m2 = max(d for d in range(1, math.isqrt(m) + 1) if m % d == 0)
     return (m // m2, m2) if m2 >= costs.FFT_FOUR_STEP_MIN_FACTOR else None
 
@@ -175,55 +178,92 @@ def _mirror_twiddles(n: int, rows: int, row: int, sign: int):
     return _turns(row * np.arange(rows), n, sign), _turns(np.arange(row), n, sign)
 
 
-def long_rfft(x: np.ndarray, n: int, workers: int) -> np.ndarray:
-    """``scipy.fft.rfft(x, n)`` along the last axis, as a four-step transform."""
+def _four_steps(A: np.ndarray, sign: int, workers: int) -> np.ndarray:
+    """``E`` from ``A`` (`_fft_kernels`): short transforms along ``A``'s rows, the
+    twiddles into ``D``, short transforms along ``D``'s rows (in place)."""
     import scipy.fft as sf
 
     from . import _fft_kernels as k
 
+    count, m1, m2 = A.shape
+    run = sf.fft if sign < 0 else sf.ifft
+    B = run(A, axis=-1, workers=pass_threads(A, -1, m2, workers), overwrite_x=True)
+    D = k.padded(count, m2, m1, A.dtype)
+    k.twiddle(B, D, *_twiddles(m1, m2, sign), workers)
+    del B
+    return run(D, axis=-1, workers=pass_threads(D, -1, m1, workers), overwrite_x=True)
+
+
+def _lines(a: np.ndarray, length: int) -> np.ndarray:
+    """``a`` as contiguous lines of ``length`` values."""
+    return np.ascontiguousarray(a.reshape(math.prod(a.shape[:-1]), length))
+
+
+def long_rfft(x: np.ndarray, n: int, workers: int) -> np.ndarray:
+    """``scipy.fft.rfft(x, n)`` along the last axis, as a four-step transform."""
+    from . import _fft_kernels as k
+
     m1, m2 = four_step(n, x.dtype)
-    m = m1 * m2
     lines = x.shape[:-1]
-    cdtype = complex_dtype(x.dtype)
-    count = math.prod(lines)
-    A = k.padded(count, m1, m2, cdtype)
-    k.pack_real(np.ascontiguousarray(x.reshape(count, x.shape[-1])), A, workers)
-    B = sf.fft(A, axis=-1, workers=pass_threads(A, -1, m2, workers), overwrite_x=True)
-    D = k.padded(count, m2, m1, cdtype)
-    k.twiddle(B, D, *_twiddles(m1, m2, -1), workers)
-    del A, B
-    E = sf.fft(D, axis=-1, workers=pass_threads(D, -1, m1, workers), overwrite_x=True)
-    X = np.empty((count, m + 1), cdtype)
+    A = k.padded(math.prod(lines), m1, m2, complex_dtype(x.dtype))
+    k.pack(_lines(x, x.shape[-1]), A, workers)
+    E = _four_steps(A, -1, workers)
+    del A
+    X = np.empty((math.prod(lines), m1 * m2 + 1), E.dtype)
     k.unpack_spectrum(E, X, *_mirror_twiddles(n, m1, m2, -1), workers)
-    return X.reshape((*lines, m + 1))
+    return X.reshape((*lines, X.shape[-1]))
 
 
 def long_irfft(X: np.ndarray, n: int, keep: slice, workers: int) -> np.ndarray:
     """``scipy.fft.irfft(X, n)[..., keep]`` along the last axis, as a four-step
     transform (`long_rfft` run backwards)."""
-    import scipy.fft as sf
-
     from . import _fft_kernels as k
 
     m1, m2 = four_step(n, X.real.dtype)
-    m = m1 * m2
     lines = X.shape[:-1]
-    count = math.prod(lines)
-    A = k.padded(count, m1, m2, X.dtype)
-    k.pack_spectrum(
-        np.ascontiguousarray(X.reshape(count, m + 1)),
-        A,
-        *_mirror_twiddles(n, m2, m1, 1),
-        workers,
-    )
-    B = sf.ifft(A, axis=-1, workers=pass_threads(A, -1, m2, workers), overwrite_x=True)
-    D = k.padded(count, m2, m1, X.dtype)
-    k.twiddle(B, D, *_twiddles(m1, m2, 1), workers)
-    del A, B
-    E = sf.ifft(D, axis=-1, workers=pass_threads(D, -1, m1, workers), overwrite_x=True)
+    A = k.padded(math.prod(lines), m1, m2, X.dtype)
+    k.pack_spectrum(_lines(X, X.shape[-1]), A, *_mirror_twiddles(n, m2, m1, 1), workers)
+    E = _four_steps(A, 1, workers)
+    del A
+    return _unpacked(E, lines, keep, n, X.real.dtype, workers)
+
+
+def long_fft(x: np.ndarray, n: int, workers: int) -> np.ndarray:
+    """``scipy.fft.fft(x, n)`` of complex ``x`` along the last axis, as a four-step
+    transform."""
+    from . import _fft_kernels as k
+
+    m1, m2 = four_step(n, x.dtype)
+    lines = x.shape[:-1]
+    A = k.padded(math.prod(lines), m1, m2, x.dtype)
+    k.pack(_lines(x, x.shape[-1]), A, workers)
+    E = _four_steps(A, -1, workers)
+    del A
+    return _unpacked(E, lines, slice(0, n), n, x.dtype, workers)
+
+
+def long_ifft(X: np.ndarray, n: int, keep: slice, workers: int) -> np.ndarray:
+    """``scipy.fft.ifft(X, n)[..., keep]`` of complex ``X`` (``n`` values a line) along
+    the last axis, as a four-step transform."""
+    from . import _fft_kernels as k
+
+    m1, m2 = four_step(n, X.dtype)
+    lines = X.shape[:-1]
+    A = k.padded(math.prod(lines), m1, m2, X.dtype)
+    k.pack(_lines(X, n), A, workers)
+    E = _four_steps(A, 1, workers)
+    del A
+    return _unpacked(E, lines, keep, n, X.dtype, workers)
+
+
+def _unpacked(E, lines, keep: slice, n: int, dtype: np.dtype, workers: int) -> np.ndarray:
+    """The kept values of the lines whose transform (or, for a real ``dtype``, whose
+    values in pairs) ``E`` holds, as ``(*lines, kept)``."""
+    from . import _fft_kernels as k
+
     first, stop, step = keep.indices(n)
-    y = np.empty((count, max(0, stop - first)), X.real.dtype)
-    k.unpack_real(E, y, first, workers)
+    y = np.empty((math.prod(lines), max(0, stop - first)), dtype)
+    k.unpack(E, y, first, workers)
     return y.reshape((*lines, y.shape[-1]))[..., ::step]
 
 
@@ -267,22 +307,23 @@ def transform_seconds(
 
 
 def four_step_seconds(n: int, lines: int, dtype: np.dtype, workers: int) -> float:
-    """`long_rfft` (or `long_irfft`) of ``lines`` lines: two passes of short contiguous
-    transforms and three passes over memory (packing, twiddles, unpacking), which
-    move about ``n`` complex values in all, and half that again for the real line."""
+    """`long_rfft`, `long_fft` (or their inverses) of ``lines`` lines: two passes of
+    short contiguous transforms, and passes over memory that read the input and pack
+    it, twiddle (read and write) and unpack its complex values."""
     m1, m2 = four_step(n, dtype)
     cdtype = complex_dtype(dtype)
     short = line_seconds(m2, lines * m1, cdtype, strided=False, workers=workers)
     short += line_seconds(m1, lines * m2, cdtype, strided=False, workers=workers)
-    moved = lines * n * (3 * cdtype.itemsize + dtype.itemsize)
-    return short + pass_seconds(moved, lines * n * cdtype.itemsize)
+    moved = lines * (n * dtype.itemsize + 5 * m1 * m2 * cdtype.itemsize)
+    return short + pass_seconds(moved, lines * m1 * m2 * cdtype.itemsize)
 
 
 def four_step_bytes(n: int, dtype: np.dtype, lines: int) -> int:
-    """The buffers of `long_rfft` (or `long_irfft`) beyond its input and output."""
-    if four_step(n, dtype) is None:
+    """The buffers of a four-step transform (``A`` and ``D``) beyond its input and output."""
+    factors = four_step(n, dtype)
+    if factors is None:
         return 0
-    return lines * n * complex_dtype(dtype).itemsize
+    return 2 * lines * math.prod(factors) * complex_dtype(dtype).itemsize
 
 
 def line_seconds(n: int, lines: int, dtype: np.dtype, strided: bool, workers: int) -> float:
@@ -420,7 +461,7 @@ class FFT(Algorithm):
         )
         seconds = costs.FFT_CALL_OVERHEAD_S + transforms + passes
         lines = max(signals, kernels, batch) * (2 if together else 1)
-        buffers = four_step_bytes(lengths[-1], dtype, lines) if real else 0
+        buffers = four_step_bytes(lengths[-1], dtype, lines)
         return Cost(seconds, padded + spectra + buffers)
 
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
