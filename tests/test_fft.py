@@ -491,3 +491,21 @@ def test_four_step_convolutions_match_the_reference(four_steps_everywhere, name,
         ref = make_plan(spec, "reference")(x, k)
         np.testing.assert_allclose(two, ref, rtol=0, atol=1e-12 * np.abs(k).sum() * 4)
     assert four_steps >= 12
+
+
+def test_four_step_calls_from_several_python_threads_match_serial_ones():
+    """Long lines (four-step transforms, at the default threshold) from three Python
+    threads at once: the loops' parallel launches take turns (`_launch.launch`), and
+    every call gives the serial call's bits."""
+    from helpers import assert_concurrent_calls_match_serial
+
+    rng = np.random.default_rng(8)
+    x, k = rng.standard_normal(70_000), rng.standard_normal(3_001)
+    z = x[:40_000] + 1j * rng.standard_normal(40_000)
+    spec = build_spec("convolve", x, k, "same")
+    assert four_step(fast_lengths(layout(spec).circular, spec.acc_dtype)[-1], spec.acc_dtype)
+
+    def call(a, b):
+        return convolib.convolve(a, b, "same", method="fft")
+
+    assert_concurrent_calls_match_serial(call, [(x, k), (z, k[:500]), (x[:-7], k[:-1])])
