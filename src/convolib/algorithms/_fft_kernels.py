@@ -29,17 +29,31 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._launch import launch
+from ._launch import each_in_threads
 
 PAD = 8
 """Values of padding after each row of ``A`` and ``D``."""
 
+RUNS_PER_THREAD = 4
+"""Runs of tasks per thread, so that a thread slowed by other work takes fewer."""
+
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _split(task, rows):
-    """``divmod`` in integers (a parallel loop's index is unsigned)."""
+    """``divmod`` in 64-bit integers."""
     t = np.int64(task)
     return t // rows, t % rows
+
+
+def _share(workers: int, tasks: int, loop) -> None:
+    """``loop(t0, t1)`` over tasks ``0 .. tasks - 1``, in runs shared out over up to
+    ``workers`` Python threads (the loops release the GIL). Every run, whatever the
+    count, goes through the same compiled loop: numba compiles a serial loop and its
+    parallel form to code that may round differently (complex128 real parts 1 ulp
+    apart), and results must not depend on ``workers``."""
+    runs = min(tasks, workers * RUNS_PER_THREAD) if workers > 1 else 1
+    bounds = [(r * tasks // runs, (r + 1) * tasks // runs) for r in range(runs)]
+    each_in_threads(workers, lambda run: loop(*run), bounds)
 
 
 def padded(lines: int, rows: int, length: int, dtype) -> np.ndarray:
@@ -64,14 +78,8 @@ def _pack_real_row(task, x, A):
 
 
 @nb.njit(cache=True, nogil=True)
-def _pack_real_serial(x, A):
-    for task in range(A.shape[0] * A.shape[2]):
-        _pack_real_row(task, x, A)
-
-
-@nb.njit(cache=True, parallel=True)
-def _pack_real_parallel(x, A):
-    for task in nb.prange(A.shape[0] * A.shape[2]):
+def _pack_real(t0, t1, x, A):
+    for task in range(t0, t1):
         _pack_real_row(task, x, A)
 
 
@@ -90,24 +98,16 @@ def _pack_complex_row(task, x, A):
 
 
 @nb.njit(cache=True, nogil=True)
-def _pack_complex_serial(x, A):
-    for task in range(A.shape[0] * A.shape[2]):
-        _pack_complex_row(task, x, A)
-
-
-@nb.njit(cache=True, parallel=True)
-def _pack_complex_parallel(x, A):
-    for task in nb.prange(A.shape[0] * A.shape[2]):
+def _pack_complex(t0, t1, x, A):
+    for task in range(t0, t1):
         _pack_complex_row(task, x, A)
 
 
 def pack(x, A, workers: int) -> None:
     """``A[l, j1, j2] = z[l, j1 + m1 j2]``, zeros past the end of ``x``, where ``z`` is
     ``x`` (complex) or its values in pairs, ``z[j] = x[2j] + i x[2j + 1]`` (real)."""
-    real = x.dtype.kind == "f"
-    serial = _pack_real_serial if real else _pack_complex_serial
-    parallel = _pack_real_parallel if real else _pack_complex_parallel
-    launch(min(workers, A.shape[0] * A.shape[2]), lambda _: parallel(x, A), lambda: serial(x, A))
+    loop = _pack_real if x.dtype.kind == "f" else _pack_complex
+    _share(workers, A.shape[0] * A.shape[2], lambda t0, t1: loop(t0, t1, x, A))
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -125,33 +125,22 @@ def _twiddle_row(task, B, D, near, far):
 
 
 @nb.njit(cache=True, nogil=True)
-def _twiddle_serial(B, D, near, far):
-    for task in range(D.shape[0] * D.shape[1]):
-        _twiddle_row(task, B, D, near, far)
-
-
-@nb.njit(cache=True, parallel=True)
-def _twiddle_parallel(B, D, near, far):
-    for task in nb.prange(D.shape[0] * D.shape[1]):
+def _twiddle(t0, t1, B, D, near, far):
+    for task in range(t0, t1):
         _twiddle_row(task, B, D, near, far)
 
 
 def twiddle(B, D, near, far, workers: int) -> None:
     """``D[l, k2, j1] = B[l, j1, k2] w^(j1 k2)`` where, for ``j1 = a s + b``,
     ``w^(j1 k2) = near[k2, b] far[k2, a]`` (``s`` is ``near``'s row length)."""
-    tasks = D.shape[0] * D.shape[1]
-    launch(
-        min(workers, tasks),
-        lambda _: _twiddle_parallel(B, D, near, far),
-        lambda: _twiddle_serial(B, D, near, far),
-    )
+    _share(workers, D.shape[0] * D.shape[1], lambda t0, t1: _twiddle(t0, t1, B, D, near, far))
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _halves(a, b, w, sign):
     """The pair of the real trick: ``(a + b) / 2 + sign i w (a - b) / 2`` and the
     conjugate of ``(a + b) / 2 - sign i w (a - b) / 2``, in complex128 (float32 data
-    too: the same arithmetic in every loop, serial or parallel, rounded once)."""
+    too, rounded once, at the store)."""
     a, b = np.complex128(a), np.complex128(b)
     even = 0.5 * (a + b)
     odd = (a - b) * complex(0.0, 0.5 * sign) * w
@@ -184,14 +173,8 @@ def _unpack_spectrum_row(task, E, X, outer, inner, rows):
 
 
 @nb.njit(cache=True, nogil=True)
-def _unpack_spectrum_serial(E, X, outer, inner, rows):
-    for task in range(E.shape[0] * rows):
-        _unpack_spectrum_row(task, E, X, outer, inner, rows)
-
-
-@nb.njit(cache=True, parallel=True)
-def _unpack_spectrum_parallel(E, X, outer, inner, rows):
-    for task in nb.prange(E.shape[0] * rows):
+def _unpack_spectrum(t0, t1, E, X, outer, inner, rows):
+    for task in range(t0, t1):
         _unpack_spectrum_row(task, E, X, outer, inner, rows)
 
 
@@ -201,11 +184,10 @@ def unpack_spectrum(E, X, outer, inner, workers: int) -> None:
     its conjugate mirror, with ``w^(k1 m2 + k2) = outer[k1] inner[k2]``."""
     m2 = E.shape[1]
     rows = (X.shape[1] // 2 + m2) // m2
-    tasks = E.shape[0] * rows
-    launch(
-        min(workers, tasks),
-        lambda _: _unpack_spectrum_parallel(E, X, outer, inner, rows),
-        lambda: _unpack_spectrum_serial(E, X, outer, inner, rows),
+    _share(
+        workers,
+        E.shape[0] * rows,
+        lambda t0, t1: _unpack_spectrum(t0, t1, E, X, outer, inner, rows),
     )
 
 
@@ -235,14 +217,8 @@ def _pack_spectrum_row(task, X, A, outer, inner, rows):
 
 
 @nb.njit(cache=True, nogil=True)
-def _pack_spectrum_serial(X, A, outer, inner, rows):
-    for task in range(A.shape[0] * rows):
-        _pack_spectrum_row(task, X, A, outer, inner, rows)
-
-
-@nb.njit(cache=True, parallel=True)
-def _pack_spectrum_parallel(X, A, outer, inner, rows):
-    for task in nb.prange(A.shape[0] * rows):
+def _pack_spectrum(t0, t1, X, A, outer, inner, rows):
+    for task in range(t0, t1):
         _pack_spectrum_row(task, X, A, outer, inner, rows)
 
 
@@ -252,11 +228,8 @@ def pack_spectrum(X, A, outer, inner, workers: int) -> None:
     its conjugate mirror, with ``w^-(j2 m1 + j1) = outer[j2] inner[j1]``."""
     m1 = A.shape[1]
     rows = (X.shape[1] // 2 + m1) // m1
-    tasks = A.shape[0] * rows
-    launch(
-        min(workers, tasks),
-        lambda _: _pack_spectrum_parallel(X, A, outer, inner, rows),
-        lambda: _pack_spectrum_serial(X, A, outer, inner, rows),
+    _share(
+        workers, A.shape[0] * rows, lambda t0, t1: _pack_spectrum(t0, t1, X, A, outer, inner, rows)
     )
 
 
@@ -282,14 +255,8 @@ def _unpack_real_row(task, E, y, first):
 
 
 @nb.njit(cache=True, nogil=True)
-def _unpack_real_serial(E, y, first):
-    for task in range(E.shape[0] * E.shape[2]):
-        _unpack_real_row(task, E, y, first)
-
-
-@nb.njit(cache=True, parallel=True)
-def _unpack_real_parallel(E, y, first):
-    for task in nb.prange(E.shape[0] * E.shape[2]):
+def _unpack_real(t0, t1, E, y, first):
+    for task in range(t0, t1):
         _unpack_real_row(task, E, y, first)
 
 
@@ -305,22 +272,13 @@ def _unpack_complex_row(task, E, y, first):
 
 
 @nb.njit(cache=True, nogil=True)
-def _unpack_complex_serial(E, y, first):
-    for task in range(E.shape[0] * E.shape[2]):
-        _unpack_complex_row(task, E, y, first)
-
-
-@nb.njit(cache=True, parallel=True)
-def _unpack_complex_parallel(E, y, first):
-    for task in nb.prange(E.shape[0] * E.shape[2]):
+def _unpack_complex(t0, t1, E, y, first):
+    for task in range(t0, t1):
         _unpack_complex_row(task, E, y, first)
 
 
 def unpack(E, y, first: int, workers: int) -> None:
     """``y[l, t] = z[l, first + t]`` where ``z[k] = E[l, k % m2, k // m2]`` is ``y``'s
     value (complex ``y``) or a pair of them, ``y[2k] + i y[2k + 1]`` (real)."""
-    real = y.dtype.kind == "f"
-    serial = _unpack_real_serial if real else _unpack_complex_serial
-    parallel = _unpack_real_parallel if real else _unpack_complex_parallel
-    tasks = E.shape[0] * E.shape[2]
-    launch(min(workers, tasks), lambda _: parallel(E, y, first), lambda: serial(E, y, first))
+    loop = _unpack_real if y.dtype.kind == "f" else _unpack_complex
+    _share(workers, E.shape[0] * E.shape[2], lambda t0, t1: loop(t0, t1, E, y, first))
