@@ -82,9 +82,10 @@ def fast_lengths(minimum: tuple[int, ...], dtype: np.dtype) -> tuple[int, ...]:
     from scipy.fft import next_fast_len
 
     lengths = [next_fast_len(n, real=True) for n in minimum]
-    even = 2 * next_fast_len(-(-minimum[-1] // 2), real=True)
-    if dtype.kind == "f" and lengths[-1] % 2 and four_step(even, dtype) is not None:
-        lengths[-1] = even
+    if dtype.kind == "f" and lengths[-1] % 2:
+        even = 2 * next_fast_len(-(-minimum[-1] // 2), real=True)
+        if four_step(even, dtype) is not None:
+            lengths[-1] = even
     return tuple(lengths)
 
 
@@ -231,29 +232,26 @@ def long_irfft(X: np.ndarray, n: int, keep: slice, workers: int) -> np.ndarray:
 def long_fft(x: np.ndarray, n: int, workers: int) -> np.ndarray:
     """``scipy.fft.fft(x, n)`` of complex ``x`` along the last axis, as a four-step
     transform."""
+    return _long_complex(x, n, -1, slice(0, n), workers)
+
+
+def long_ifft(X: np.ndarray, n: int, keep: slice, workers: int) -> np.ndarray:
+    """``scipy.fft.ifft(X, n)[..., keep]`` of complex ``X`` along the last axis, as a
+    four-step transform."""
+    return _long_complex(X, n, 1, keep, workers)
+
+
+def _long_complex(x: np.ndarray, n: int, sign: int, keep: slice, workers: int) -> np.ndarray:
+    """`long_fft` (``sign`` -1) or `long_ifft` (+1)."""
     from . import _fft_kernels as k
 
     m1, m2 = four_step(n, x.dtype)
     lines = x.shape[:-1]
     A = k.padded(math.prod(lines), m1, m2, x.dtype)
     k.pack(_lines(x, x.shape[-1]), A, workers)
-    E = _four_steps(A, -1, workers)
+    E = _four_steps(A, sign, workers)
     del A
-    return _unpacked(E, lines, slice(0, n), n, x.dtype, workers)
-
-
-def long_ifft(X: np.ndarray, n: int, keep: slice, workers: int) -> np.ndarray:
-    """``scipy.fft.ifft(X, n)[..., keep]`` of complex ``X`` (``n`` values a line) along
-    the last axis, as a four-step transform."""
-    from . import _fft_kernels as k
-
-    m1, m2 = four_step(n, X.dtype)
-    lines = X.shape[:-1]
-    A = k.padded(math.prod(lines), m1, m2, X.dtype)
-    k.pack(_lines(X, n), A, workers)
-    E = _four_steps(A, 1, workers)
-    del A
-    return _unpacked(E, lines, keep, n, X.dtype, workers)
+    return _unpacked(E, lines, keep, n, x.dtype, workers)
 
 
 def _unpacked(E, lines, keep: slice, n: int, dtype: np.dtype, workers: int) -> np.ndarray:
