@@ -38,13 +38,6 @@ RUNS_PER_THREAD = 4
 """Runs of tasks per thread, so that a thread slowed by other work takes fewer."""
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
-def _split(task, rows):
-    """``divmod`` in 64-bit integers."""
-    t = np.int64(task)
-    return t // rows, t % rows
-
-
 def _share(workers: int, tasks: int, loop) -> None:
     """``loop(t0, t1)`` over tasks ``0 .. tasks - 1``, in runs shared out over up to
     ``workers`` Python threads (the loops release the GIL). Every run, whatever the
@@ -64,7 +57,7 @@ def padded(lines: int, rows: int, length: int, dtype) -> np.ndarray:
 @nb.njit(cache=True, nogil=True, inline="always")
 def _pack_real_row(task, x, A):
     m1, m2 = A.shape[1], A.shape[2]
-    line, j2 = _split(task, m2)
+    line, j2 = divmod(task, m2)
     src = x[line]
     dst = A[line]
     base = 2 * m1 * j2
@@ -86,7 +79,7 @@ def _pack_real(t0, t1, x, A):
 @nb.njit(cache=True, nogil=True, inline="always")
 def _pack_complex_row(task, x, A):
     m1, m2 = A.shape[1], A.shape[2]
-    line, j2 = _split(task, m2)
+    line, j2 = divmod(task, m2)
     src = x[line]
     dst = A[line]
     base = m1 * j2
@@ -113,7 +106,7 @@ def pack(x, A, workers: int) -> None:
 @nb.njit(cache=True, nogil=True, inline="always")
 def _twiddle_row(task, B, D, near, far):
     m2, m1 = D.shape[1], D.shape[2]
-    line, k2 = _split(task, m2)
+    line, k2 = divmod(task, m2)
     step = near.shape[1]
     src = B[line]
     row = D[line, k2]
@@ -157,7 +150,7 @@ def _half_row(row, length, m):
 def _unpack_spectrum_row(task, E, X, outer, inner, rows):
     m2, m1 = E.shape[1], E.shape[2]
     m = m1 * m2
-    line, k1 = _split(task, rows)
+    line, k1 = divmod(task, rows)
     count = _half_row(k1, m2, m)
     if count == 0:
         return
@@ -195,7 +188,7 @@ def unpack_spectrum(E, X, outer, inner, workers: int) -> None:
 def _pack_spectrum_row(task, X, A, outer, inner, rows):
     m1, m2 = A.shape[1], A.shape[2]
     m = m1 * m2
-    line, j2 = _split(task, rows)
+    line, j2 = divmod(task, rows)
     count = _half_row(j2, m1, m)
     if count == 0:
         return
@@ -236,7 +229,7 @@ def pack_spectrum(X, A, outer, inner, workers: int) -> None:
 @nb.njit(cache=True, nogil=True, inline="always")
 def _unpack_real_row(task, E, y, first):
     m2, m1 = E.shape[1], E.shape[2]
-    line, k1 = _split(task, m1)
+    line, k1 = divmod(task, m1)
     src = E[line]
     dst = y[line]
     offset = 2 * m2 * k1 - first  # where the row's first value goes in y
@@ -263,7 +256,7 @@ def _unpack_real(t0, t1, E, y, first):
 @nb.njit(cache=True, nogil=True, inline="always")
 def _unpack_complex_row(task, E, y, first):
     m2, m1 = E.shape[1], E.shape[2]
-    line, k1 = _split(task, m1)
+    line, k1 = divmod(task, m1)
     src = E[line]
     dst = y[line]
     offset = m2 * k1 - first  # where the row's first value goes in y
