@@ -382,9 +382,15 @@ def direct_bands_in_place(spec: Spec) -> bool:
     taps = math.prod(spec.m)
     if not spec.ndim or taps > DIRECT_IN_PLACE_MAX_TAPS:
         return False
+    outer = spec.out[-1] - direct_inner_columns(spec)
+    return spec.n[-1] >= DIRECT_IN_PLACE_VALUES_PER_EDGE_TERM * outer * taps
+
+
+def direct_inner_columns(spec: Spec) -> int:
+    """Output columns, along the last axis at stride 1, whose every tap reads inside the
+    signal's row: those from column ``lo`` (the padding before the row) on."""
     n, o, m, d, lo = spec.n[-1], spec.out[-1], spec.m[-1], spec.dilation[-1], spec.pads[-1][0]
-    outer = o - max(0, min(o, n + lo - (m - 1) * d) - lo)
-    return n >= DIRECT_IN_PLACE_VALUES_PER_EDGE_TERM * outer * taps
+    return max(0, min(o, n + lo - (m - 1) * d) - lo)
 
 
 def direct_pads_first(spec: Spec) -> bool:

@@ -584,7 +584,7 @@ def _put(Y, at, value, count, accumulate):
 ZEROS, EDGE, REFLECT, SYMMETRIC, WRAP = range(5)
 """Boundary rules of the padded loop's copies (``geo[24]``), by `RULES` name."""
 
-PADDED, PLANES, REVERSE, BANDS_IN_PLACE, BATCH_INDEX = 25, 26, 27, 28, 29
+PADDED, PLANES, REVERSE, IN_PLACE_COLUMNS, BATCH_INDEX = 25, 26, 27, 28, 29
 """Where `geometry` stores its flags, and where the batch indices start."""
 
 RULES = {"edge": EDGE, "reflect": REFLECT, "symmetric": SYMMETRIC, "wrap": WRAP}
@@ -632,8 +632,7 @@ def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
         and s1 == 1
         and s2 == 1
         and not accumulate
-        and geo[BANDS_IN_PLACE]
-        and _inner_columns(geo) > 0
+        and geo[IN_PLACE_COLUMNS] > 0
     )
     at_in = _offsets(geo, n1, n2) if bands_in_place else at  # the taps' offsets in S
     size = 0 if in_place else extent * height * len2
@@ -703,26 +702,19 @@ def _padded(t0, t1, S, W, bx, bk, geo, Y, accumulate):
             _row(Y, y, P, base + (i1 - r0) * s1 * len2, at, w, wb, geo, U(O2), accumulate)
 
 
-@nb.njit(cache=True, nogil=True)
-def _inner_columns(geo):
-    """Output columns whose every tap reads inside the signal's row (stride 1)."""
-    lo2, d2, n2, m2 = geo[2], geo[8], geo[14], geo[17]
-    return min(geo[20], n2 + lo2 - (m2 - 1) * d2) - lo2
-
-
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
 def _band_in_place(S, w, at, wb, geo, plane, top, Y, y, rows):
     """``rows`` output rows from ``Y[y]`` on, stride 1 and zero padding, where every
     signal plane and row they read exists (``plane``, ``top``: the first ones): read
     in place from ``S`` (``at``: the taps' offsets in it), with no copy.
 
-    The columns whose taps all lie inside the signal row (`_inner_columns`, from
-    column ``lo2``) run in tiles and passes as `_padded`'s do, the same terms in the
+    The columns whose taps all lie inside the signal row (``geo[IN_PLACE_COLUMNS]``,
+    from column ``lo2`` on) run in tiles and passes as `_padded`'s do, the same terms in the
     same order; the outer columns are summed over their taps inside the row."""
     lo2, d0, d1, d2 = geo[2], geo[6], geo[7], geo[8]
     n1, n2, m0, m1, m2 = geo[13], geo[14], geo[15], geo[16], geo[17]
     O2, M = geo[20], geo[15] * geo[16] * geo[17]
-    inner = _inner_columns(geo)
+    inner = geo[IN_PLACE_COLUMNS]
     src = (plane * n1 + top) * n2  # the band's first signal row (tap (0, 0, 0) of column lo2)
     tiled = 0
     if _rows_tile(geo):
@@ -981,7 +973,7 @@ def geometry(
     padded: bool = False,
     planes: bool = False,
     reverse: bool = False,
-    bands_in_place: bool = False,
+    in_place_columns: int = 0,
 ) -> np.ndarray:
     """``geo`` for the loops: padding, strides, dilations, the zero-padded signal's
     lengths, the signal's, kernel's and output's shapes (three axes each), the number
@@ -990,9 +982,10 @@ def geometry(
     (`costs.direct_band_rows`), the boundary rule its copies pad by (only the padded
     loop pads by a rule other than zeros), the loop to run (``padded``: the padded
     loop, ``planes``: its plane at a time form, for stride 1 along the last two axes
-    only), whether to reverse each kernel batch first (``reverse``), whether the
-    padded loop may read bands inside the signal in place (``bands_in_place``,
-    `costs.direct_bands_in_place`), and last the batch indices ``bx`` and ``bk``
+    only), whether to reverse each kernel batch first (``reverse``), the output
+    columns the padded loop sums from the signal in place, in bands that lie inside
+    it (``in_place_columns``, `costs.direct_inner_columns`; 0: no band is read in
+    place, `costs.direct_bands_in_place`), and last the batch indices ``bx`` and ``bk``
     (module docstring).
 
     The padded signal is long enough for every output's window: ``lo`` samples
@@ -1009,7 +1002,7 @@ def geometry(
     batch = len(bx)
     band = costs.direct_band_rows(batch * o0, o1, extent, s1, reach, len2, itemsize)
     block = costs.direct_block(itemsize)
-    flags = (padded, planes, reverse, bands_in_place)
+    flags = (padded, planes, reverse, in_place_columns)
     return np.concatenate([np.array([*values, batch, block, band, rule, *flags], np.int64), bx, bk])
 
 

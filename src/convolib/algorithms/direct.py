@@ -75,7 +75,9 @@ def _layout(spec: Spec, workers: int, reverse: bool = False) -> _Layout:
         padded=costs.direct_padded(spec),
         planes=costs.direct_planes(spec),
         reverse=reverse,
-        bands_in_place=costs.direct_bands_in_place(spec),
+        in_place_columns=(
+            costs.direct_inner_columns(spec) if costs.direct_bands_in_place(spec) else 0
+        ),
     )
     return _Layout(
         shape=spec.batch + spec.out,
