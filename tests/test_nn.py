@@ -680,7 +680,7 @@ def test_direct_sum_checks_only_the_kernel_for_non_finite_values():
     weights times inf) and rows summed along one line (overhang positions read the next
     row): ``auto`` keeps direct_sum's result and scans only the kernel."""
     from convolib.algorithms import registry
-    from convolib.execute import _values_need_the_sum
+    from convolib.execute import _spread
 
     x = RNG.standard_normal((2, 3, 11, 9))
     x[0, 1, 4, 0], x[1, 2, 0, 8], x[1, 0, 10, 5] = np.nan, np.inf, -np.inf
@@ -695,7 +695,7 @@ def test_direct_sum_checks_only_the_kernel_for_non_finite_values():
         np.testing.assert_allclose(got[finite], expected[finite], atol=1e-12)
         spec = nn.plan(x, w, method="direct_sum", **options).spec
         assert registry()["direct_sum"].local_signal_nonfinite(spec)
-    assert _values_need_the_sum(x, w, normwise=False, kernel_only=True) == (False, False)
+    assert _spread(x, w, normwise=False, kernel_only=True) == (0.0, False)
 
 
 def test_gemm_checks_only_the_kernel_for_non_finite_values():
@@ -704,7 +704,7 @@ def test_gemm_checks_only_the_kernel_for_non_finite_values():
     infinite kernel tap on materialised zero padding would give NaN, so the kernel is
     checked and the sum runs instead."""
     from convolib.algorithms import gemm, registry
-    from convolib.execute import _values_need_the_sum
+    from convolib.execute import _spread
 
     x = RNG.standard_normal((2, 3, 9, 8))
     x[0, 1, 4, 4], x[1, 2, 0, 7] = np.nan, np.inf
@@ -718,6 +718,6 @@ def test_gemm_checks_only_the_kernel_for_non_finite_values():
     spec = nn.plan(x, w, padding=1, method="gemm").spec
     assert registry()["gemm"].local_signal_nonfinite(spec) == (gemm.layout(spec) == "windows")
     k = np.ones((3, 3))
-    assert _values_need_the_sum(x, k, normwise=False, kernel_only=True) == (False, False)
-    assert _values_need_the_sum(x, k, normwise=False) == (True, False)
-    assert _values_need_the_sum(k, np.array([np.inf]), normwise=False, kernel_only=True)[0]
+    assert _spread(x, k, normwise=False, kernel_only=True) == (0.0, False)
+    assert _spread(x, k, normwise=False) == (np.inf, False)
+    assert _spread(k, np.array([np.inf]), normwise=False, kernel_only=True)[0] == np.inf

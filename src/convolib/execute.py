@@ -112,24 +112,24 @@ def _canonical(
     return canonical
 
 
-def _values_need_the_sum(
+def _spread(
     signal: np.ndarray,
     kernel: np.ndarray,
     normwise: bool,
     kernel_only: bool = False,
     workers: int = 1,
-) -> tuple[bool, bool]:
-    """Whether the planned algorithm's result would be wrong for these values, and
-    whether both operands are non-negative (real).
+) -> tuple[float, bool]:
+    """How far the values reach, as far as the planned algorithm's result is concerned,
+    and whether both operands are non-negative (real).
 
-    A transform spreads NaN and inf to every output (a matrix product over
-    materialised zero padding spreads an infinite kernel tap to the border outputs:
-    ``kernel_only`` says that only the kernel's values can do harm, `scans_kernel_only`).
-    An algorithm whose error is bounded in norm, relative to the largest outputs,
-    fails where non-negative inputs span more than ``1/sqrt(eps)`` (a probability
-    vector from 1 down to 1e-12, say): the small outputs would drown in that error,
-    while the sum keeps each one accurate. Large operands are scanned in parts on up
-    to ``workers`` threads.
+    Infinite where an input holds NaN or inf, which a transform spreads to every output
+    (a matrix product over materialised zero padding spreads an infinite kernel tap to
+    the border outputs: ``kernel_only`` says that only the kernel's values can do harm,
+    `scans_kernel_only`). For an algorithm whose error is bounded in norm, relative to
+    the largest outputs, and non-negative inputs: the largest ratio of an operand's
+    largest value to its smallest positive one (a probability vector from 1 down to
+    1e-12: 1e12), which `_range_limit` bounds for each precision. Otherwise 0. Large
+    operands are scanned in parts on up to ``workers`` threads.
     """
     real = signal.dtype.kind != "c"
     bounds = []
@@ -139,19 +139,27 @@ def _values_need_the_sum(
         parts = (a,) if real else (a.real, a.imag)
         extremes = [_in_parts(p, _extremes, workers) for p in parts]  # [[(low, high)...]]
         if not np.isfinite(extremes).all():
-            return True, False
+            return np.inf, False
         first = extremes[0]
         bounds.append((min(low for low, _ in first), max(high for _, high in first)))
     if not normwise or not real or any(low < 0 for low, _ in bounds):
-        return False, False
-    limit = 1 / np.sqrt(np.finfo(signal.dtype).eps)
+        return 0.0, False
+    spread = 0.0
     for a, (_, top) in zip((signal, kernel), bounds, strict=True):
         if top == 0:
             continue
         smallest = min(_in_parts(a, lambda p, top=top: p.min(where=p > 0, initial=top), workers))
-        if top / smallest > limit:
-            return True, True
-    return False, True
+        spread = max(spread, float(top / smallest))
+    return spread, True
+
+
+def _range_limit(dtype: np.dtype) -> float:
+    """The widest spread of non-negative values (`_spread`) that a transform summing in
+    ``dtype`` keeps accurate: ``1/sqrt(eps)``, so that the smallest outputs keep about
+    half their digits (2896 for float32, 6.7e7 for float64); no limit for exact sums."""
+    if dtype.kind not in "fc":
+        return np.inf
+    return float(1 / np.sqrt(np.finfo(dtype).eps))
 
 
 def _ascending(a: np.ndarray) -> np.ndarray:
@@ -210,6 +218,8 @@ def bind(plan: Plan) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     prepare_operands = preparer(spec, chosen.narrow_signal and not plan.fallback)
     normwise = chosen.accuracy == "normwise"
     kernel_only = scans_kernel_only(chosen, spec)
+    double = _InFloat64(plan)
+    limit, wider_limit = _range_limit(acc), _range_limit(np.dtype(np.float64))
 
     def run_plan(x: np.ndarray, k: np.ndarray) -> np.ndarray:
         run_spec, signal, kernel = prepare_operands(x, k)
@@ -217,17 +227,18 @@ def bind(plan: Plan) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         if widened:
             y = algorithms["reference"].run(run_spec, signal, kernel, plan.workers)
         else:
-            needs_sum = False
+            spread = 0.0
             if plan.fallback:
-                needs_sum, nonnegative = _values_need_the_sum(
-                    signal, kernel, normwise, kernel_only, plan.workers
-                )
-            if needs_sum:
-                y = algorithms[plan.fallback].run(spec, signal, kernel, plan.workers)
-            else:
+                spread, nonnegative = _spread(signal, kernel, normwise, kernel_only, plan.workers)
+            if spread <= limit:
                 y = run(signal, kernel)
-                if nonnegative:
-                    np.maximum(y, 0, out=y)  # a sum of non-negative terms is never negative
+            elif spread <= wider_limit and double.fits(signal, kernel):
+                y = double(signal, kernel)
+            else:  # the sum itself: NaN and inf stay in their windows, small sums accurate
+                y = algorithms[plan.fallback].run(spec, signal, kernel, plan.workers)
+                nonnegative = False  # nothing rounded below zero
+            if nonnegative:
+                np.maximum(y, 0, out=y)  # a sum of non-negative terms is never negative
         if moves:
             y = np.moveaxis(y, *moves)
         y = np.asarray(y)
@@ -236,6 +247,33 @@ def bind(plan: Plan) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         return cast_output(y, spec.out_dtype)
 
     return run_plan
+
+
+class _InFloat64:
+    """The plan's algorithm run in float64 and rounded back: for float32 sums whose
+    non-negative inputs spread too wide for float32's transform (`_range_limit`) but
+    not for float64's, at about twice the transform's cost rather than the sum's."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.spec = replace(plan.spec, acc_dtype=np.dtype(np.float64))
+        self.run: Callable | None = None
+
+    def fits(self, signal: np.ndarray, kernel: np.ndarray) -> bool:
+        """Whether its workspace, float64 operands and output stay in the plan's memory
+        budget (None: the plan's needs were too small to ask for one)."""
+        if self.plan.memory_budget is None:
+            return True
+        chosen = registry()[self.plan.algorithm]
+        copies = 2 * (signal.nbytes + kernel.nbytes) + 3 * self.plan.spec.out_bytes
+        need = chosen.cost(self.spec, self.plan.workers).workspace_bytes + copies
+        return need <= self.plan.memory_budget
+
+    def __call__(self, signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+        if self.run is None:
+            self.run = registry()[self.plan.algorithm].bind(self.spec, self.plan.workers)
+        wide = self.run(signal.astype(np.float64), kernel.astype(np.float64))
+        return wide.astype(self.plan.spec.acc_dtype)
 
 
 def _bare(

@@ -60,7 +60,8 @@ class Plan:
     """Runs instead of ``algorithm`` when the values call for the sum itself: an input
     holds NaN or inf, which a transform spreads to every output (and a matrix product
     over materialised zero padding to the border), or non-negative inputs span a range
-    too wide for a normwise error bound."""
+    too wide for a normwise error bound (float32 sums run in float64 first where that is
+    wide enough: `convolib.execute`)."""
     workers: int
     seconds: float
     memory_bytes: int
@@ -123,6 +124,7 @@ class Plan:
                     + (
                         f", or non-negative inputs span a range too wide for "
                         f"{self.algorithm}'s accuracy"
+                        + (" even in float64" if self.spec.acc_dtype == np.float32 else "")
                         if registry()[self.algorithm].accuracy == "normwise"
                         else ""
                     )
