@@ -8,6 +8,7 @@ order and dtype.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -265,7 +266,9 @@ class _InFloat64:
         if self.plan.memory_budget is None:
             return True
         chosen = registry()[self.plan.algorithm]
-        copies = 2 * (signal.nbytes + kernel.nbytes) + 3 * self.plan.spec.out_bytes
+        outputs = math.prod(self.plan.spec.out_shape)
+        # float64 operands and result, beside the output the planner counts (out_bytes)
+        copies = 8 * (signal.size + kernel.size + outputs) + self.plan.spec.out_bytes
         need = chosen.cost(self.spec, self.plan.workers).workspace_bytes + copies
         return need <= self.plan.memory_budget
 

@@ -153,8 +153,15 @@ def four_step(n: int, dtype: np.dtype) -> tuple[int, int] | None:
     if dtype.kind == "f" and n % 2:
         return None
     m = n // 2 if dtype.kind == "f" else n
-    m2 = max(d for d in range(1, math.isqrt(m) + 1) if m % d == 0)
+    m2 = _factor_to_root(m)
     return (m // m2, m2) if m2 >= costs.FFT_FOUR_STEP_MIN_FACTOR else None
+
+
+@lru_cache(maxsize=256)
+def _factor_to_root(m: int) -> int:
+    """The largest factor of ``m`` at most its square root (a search of 30 µs for 2^20,
+    asked for by each pass of a call)."""
+    return max(d for d in range(1, math.isqrt(m) + 1) if m % d == 0)
 
 
 def _turns(t: np.ndarray, period: int, sign: int) -> np.ndarray:
@@ -206,10 +213,7 @@ def long_rfft(x: np.ndarray, n: int, workers: int) -> np.ndarray:
 
     m1, m2 = four_step(n, x.dtype)
     lines = x.shape[:-1]
-    A = k.padded(math.prod(lines), m1, m2, complex_dtype(x.dtype))
-    k.pack(_lines(x, x.shape[-1]), A, workers)
-    E = _four_steps(A, -1, workers)
-    del A
+    E = _packed_four_steps(x, n, -1, workers)
     X = np.empty((math.prod(lines), m1 * m2 + 1), E.dtype)
     k.unpack_spectrum(E, X, *_mirror_twiddles(n, m1, m2, -1), workers)
     return X.reshape((*lines, X.shape[-1]))
@@ -243,15 +247,19 @@ def long_ifft(X: np.ndarray, n: int, keep: slice, workers: int) -> np.ndarray:
 
 def _long_complex(x: np.ndarray, n: int, sign: int, keep: slice, workers: int) -> np.ndarray:
     """`long_fft` (``sign`` -1) or `long_ifft` (+1)."""
+    E = _packed_four_steps(x, n, sign, workers)
+    return _unpacked(E, x.shape[:-1], keep, n, x.dtype, workers)
+
+
+def _packed_four_steps(x: np.ndarray, n: int, sign: int, workers: int) -> np.ndarray:
+    """`_four_steps` of the lines of ``x`` packed as complex values (`_fft_kernels.pack`:
+    a real line's values in pairs), each line zero-extended to ``n`` values."""
     from . import _fft_kernels as k
 
     m1, m2 = four_step(n, x.dtype)
-    lines = x.shape[:-1]
-    A = k.padded(math.prod(lines), m1, m2, x.dtype)
+    A = k.padded(math.prod(x.shape[:-1]), m1, m2, complex_dtype(x.dtype))
     k.pack(_lines(x, x.shape[-1]), A, workers)
-    E = _four_steps(A, sign, workers)
-    del A
-    return _unpacked(E, lines, keep, n, x.dtype, workers)
+    return _four_steps(A, sign, workers)
 
 
 def _unpacked(E, lines, keep: slice, n: int, dtype: np.dtype, workers: int) -> np.ndarray:
