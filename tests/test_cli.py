@@ -21,6 +21,8 @@ import pytest
 import scipy.io.wavfile
 from scipy import signal
 
+from convolib.cli import COMPILING_NOTE
+
 Image = pytest.importorskip("PIL.Image")
 
 COMMAND = [sys.executable, "-m", "convolib"]
@@ -29,7 +31,8 @@ K = "[[1,2],[3,4]]"
 
 
 def run(*args: str, cwd: Path | None = None, code: int = 0, env: dict | None = None):
-    """Run the command; check its exit status; its standard output and error."""
+    """Run the command; check its exit status; its standard output and error (without
+    the note that it is compiling, which depends on what numba has compiled before)."""
     proc = subprocess.run(
         [*COMMAND, *args],
         capture_output=True,
@@ -40,7 +43,7 @@ def run(*args: str, cwd: Path | None = None, code: int = 0, env: dict | None = N
         env={**os.environ, **(env or {})},
     )
     assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
-    return proc.stdout, proc.stderr
+    return proc.stdout, proc.stderr.replace(COMPILING_NOTE + "\n", "")
 
 
 def one_line_error(stderr: str) -> str:

@@ -2,12 +2,14 @@
 
 import json
 import math
+import threading
+import time
 
 import numpy as np
 import pytest
 
 import convolib
-from convolib import calibration, planner, threads
+from convolib import calibration, compiling, planner, threads
 from convolib.algorithms import registry
 from helpers import assert_concurrent_calls_match_serial
 
@@ -105,7 +107,12 @@ def test_calibrate_writes_factors_that_the_planner_uses(tmp_path, monkeypatch):
         assert all(0.1 <= f <= 10 for f in factors.values())
         path = calibration.cache_path()
         assert str(path).startswith(str(tmp_path))
-        assert json.loads(path.read_text())["factors"] == factors
+        assert json.loads(path.read_text()) == {
+            "version": convolib.__version__,
+            "model": calibration.model_key(),
+            "factors": factors,
+            "missing": [],  # calibrate() compiles what it times
+        }
         # A new process would load them from the cache:
         monkeypatch.setattr(calibration, "_factors", None)
         assert calibration.factor("direct") == factors["direct"]
@@ -147,7 +154,7 @@ def test_factors_of_another_cost_model_are_measured_again(tmp_path, monkeypatch)
         assert calibration.factor("direct") != 9.5  # the stale factor is dropped ...
         saved = json.loads(path.read_text())  # ... and the machine measured again
         assert saved["model"] == calibration.model_key()
-        assert saved["factors"]["direct"] == calibration.factor("direct")
+        assert saved["factors"].get("direct", 1.0) == calibration.factor("direct")
     finally:
         monkeypatch.setattr(calibration, "_factors", {})
 
@@ -156,3 +163,93 @@ def test_calibration_off_uses_the_built_in_constants(monkeypatch):
     monkeypatch.setattr(calibration, "_factors", None)
     monkeypatch.setenv("CONVOLIB_CALIBRATION", "off")
     assert calibration.factor("direct") == 1.0
+
+
+def _fresh_loop(module: str):
+    """A numba function not compiled yet, whose code numba takes for ``module``'s."""
+    import numba
+
+    def triple(a):
+        return 3 * a
+
+    triple.__module__ = module
+    return numba.njit(triple)
+
+
+def test_compiling_refused_stops_convolib_loops_before_they_compile():
+    from convolib.algorithms._launch import each_in_threads
+
+    ours, theirs = _fresh_loop("convolib.a_loop"), _fresh_loop("another_package")
+    with compiling.compiling_refused():
+        with pytest.raises(compiling.CompilingRefusedError, match=r"convolib\.a_loop\._fresh_loop"):
+            ours(2)
+        refused = []  # in the tasks convolib's threads run for the body, too
+
+        def task(a):
+            time.sleep(0.02)  # long enough for both threads to take some
+            with pytest.raises(compiling.CompilingRefusedError):
+                ours(a)
+            refused.append(threading.current_thread().name)
+
+        each_in_threads(2, task, range(6))
+        assert len(refused) == 6 and any(name.startswith("convolib") for name in refused)
+        assert ours.signatures == []  # nothing was compiled
+        assert theirs(2) == 6  # other packages compile as usual
+    assert ours(2) == 6  # outside, convolib's compile as usual
+    with compiling.compiling_refused():
+        assert ours(3) == 9  # and once compiled, run inside
+        done = []
+        each_in_threads(2, lambda a: done.append(ours(a)), [1, 2, 3, 4])
+        assert sorted(done) == [3, 6, 9, 12]
+
+
+def test_first_plan_times_compiled_loops_only_and_a_later_one_the_rest(tmp_path, monkeypatch):
+    """In a fresh environment the first plan does not compile every algorithm's loops
+    (three minutes) to time them: an algorithm whose loops are not compiled is noted,
+    and timed by the first plan of a later process once a call has compiled them."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("CONVOLIB_CALIBRATION")
+    reference = registry()["reference"]
+    loop, run = _fresh_loop("convolib.reference_loop"), reference.run
+
+    def run_with_a_loop(*args):  # as if reference summed in a loop not yet compiled
+        loop(1)
+        return run(*args)
+
+    monkeypatch.setattr(reference, "run", run_with_a_loop)
+    monkeypatch.setattr(calibration, "_factors", None)
+    try:
+        assert calibration.factor("reference") == 1.0
+        first = json.loads(calibration.cache_path().read_text())
+        assert "reference" in first["missing"] and "reference" not in first["factors"]
+        assert loop.signatures == []
+        assert set(first["factors"]) | set(first["missing"]) >= {"fft", "reference"}
+        loop(1)  # a call of this process compiles it (numba would keep it on disk)
+        monkeypatch.setattr(calibration, "_factors", None)  # a later process
+        later = calibration.factor("reference")
+        second = json.loads(calibration.cache_path().read_text())
+        assert "reference" not in second["missing"]
+        assert second["factors"]["reference"] == later and 0.1 <= later <= 10
+        timed = {name: f for name, f in first["factors"].items() if name not in first["missing"]}
+        assert timed.items() <= second["factors"].items()  # not timed again
+    finally:
+        monkeypatch.setattr(calibration, "_factors", {})
+        planner.forget_plans()
+
+
+def test_the_first_compilation_is_announced_once(capsys):
+    from convolib import cli
+
+    heard = []
+    compiling.announce_first(heard.append)
+    cli._note_compiling()  # the CLI's note, on standard error
+    refused = _fresh_loop("convolib.refused_loop")
+    with compiling.compiling_refused(), pytest.raises(compiling.CompilingRefusedError):
+        refused(1)  # a refused compilation is none
+    assert heard == []
+    _fresh_loop("another_package")(1)
+    assert heard == []  # only convolib's loops
+    _fresh_loop("convolib.first_loop")(1)
+    _fresh_loop("convolib.second_loop")(1)
+    assert heard == ["convolib.first_loop._fresh_loop.<locals>.triple"]
+    assert "convolib: compiling its loops for this machine" in capsys.readouterr().err

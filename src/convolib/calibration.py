@@ -10,9 +10,17 @@ The planner multiplies estimates by it.
 
 The factors live in the user's cache folder, keyed by convolib's version and the
 CPU. The first plan of a process loads them, measuring them first (about a second)
-if there are none. ``CONVOLIB_CALIBRATION=off`` in the environment uses the built-in
-constants unchanged (the test suite does, so its golden plans do not depend on the
-machine); a cache that cannot be written is simply not kept.
+if there are none. That measurement compiles nothing: numba compiles a loop on its
+first call and keeps it on disk, and compiling every algorithm's loops for the sake
+of timing them took three minutes in a fresh environment, where the call that asked
+for a plan needs one algorithm's. So it times only the calls whose loops are compiled
+already (`convolib.compiling.compiling_refused`), and notes the algorithms it could
+not time; the first plan of a later process times those whose loops have been
+compiled since, for calls that needed them. `calibrate` (``convolib calibrate``)
+compiles whatever it needs and times everything. ``CONVOLIB_CALIBRATION=off`` in the
+environment uses the built-in constants unchanged (the test suite does, so its golden
+plans do not depend on the machine); a cache that cannot be written is simply not
+kept.
 """
 
 from __future__ import annotations
@@ -23,12 +31,14 @@ import os
 import platform
 import statistics
 import time
+from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from ._version import __version__
+from .compiling import CompilingRefusedError, compiling_refused
 
 CASES = (
     # (op, x shape, k shape, dtype, mode): small, quick, spread over the algorithms' ranges
@@ -103,18 +113,31 @@ def calibrate(*, save: bool = True, repeats: int = 2) -> dict[str, float]:
 
     Returns ``{algorithm: measured / estimated seconds}``; a factor of 2 means the
     algorithm runs twice as slowly here as its cost model says. Each call's time is
-    the best of ``repeats`` in a row, in each of `ROUNDS` rounds.
+    the best of ``repeats`` in a row, in each of `ROUNDS` rounds. Loops not yet
+    compiled are compiled first (minutes in a fresh environment).
     """
+    global _factors
+    factors, missing = _measure(repeats, compiles=True)
+    _factors = factors
+    _keep(factors, missing, save)
+    return dict(factors)
+
+
+def _measure(
+    repeats: int, compiles: bool, names: frozenset[str] | None = None
+) -> tuple[dict[str, float], list[str]]:
+    """The factors of the algorithms in ``names`` (all if None), and the algorithms
+    whose calls could not all be timed: where ``compiles`` is false, those whose loops
+    are not compiled yet (`compiling_refused`)."""
     from .algorithms import cannot_run, registry
     from .execute import prepare
-    from .planner import forget_plans
     from .spec import build_spec
     from .threads import resolve
 
-    global _factors
     workers = resolve(None)
     rng = np.random.default_rng(0)
     runs = []  # (algorithm name, the call, its estimate)
+    missing = set()
     for op, sx, sk, dtype, mode in CASES:
         x, k = _operand(rng, sx, dtype), _operand(rng, sk, dtype, kernel=True)
         options = {}
@@ -124,6 +147,8 @@ def calibrate(*, save: bool = True, repeats: int = 2) -> dict[str, float]:
         spec = build_spec(op, x, k, "valid" if options else mode, **options)
         spec, signal, kernel = prepare(spec, x, k)
         for name, algorithm in registry().items():
+            if names is not None and name not in names:
+                continue
             estimate = (
                 algorithm.cost(spec, workers).seconds
                 if cannot_run(algorithm, spec) is None
@@ -131,7 +156,12 @@ def calibrate(*, save: bool = True, repeats: int = 2) -> dict[str, float]:
             )
             if math.isfinite(estimate):  # an infinite one: auto never plans it there
                 call = partial(algorithm.run, spec, signal, kernel, workers)
-                call()  # compile
+                try:
+                    with nullcontext() if compiles else compiling_refused():
+                        call()  # compile, or find compiled
+                except CompilingRefusedError:
+                    missing.add(name)
+                    continue
                 runs.append((name, call, estimate))
     # Rounds over every call, each warmed up and then timed in a row (as a repeated
     # call runs), the best kept: a burst of load from elsewhere slows one round of
@@ -147,21 +177,29 @@ def calibrate(*, save: bool = True, repeats: int = 2) -> dict[str, float]:
     ratios: dict[str, list[float]] = {}
     for (name, _, estimate), seconds in zip(runs, best, strict=True):
         ratios.setdefault(name, []).append(seconds / estimate)
-    _factors = {
+    factors = {
         name: min(max(statistics.median(r), _LIMITS[0]), _LIMITS[1]) for name, r in ratios.items()
     }
-    forget_plans()  # made with the old factors
-    if save:
-        path = cache_path()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            saved = {"version": __version__, "model": model_key(), "factors": _factors}
-            tmp.write_text(json.dumps(saved, indent=1))
-            tmp.replace(path)
-        except OSError:
-            pass  # a read-only cache: the factors still serve this process
-    return dict(_factors)
+    return factors, sorted(missing)
+
+
+def _keep(factors: dict[str, float], missing: list[str], save: bool) -> None:
+    """Plans made with the old factors forgotten, and the factors written to the cache
+    (with the algorithms still to time) if ``save``."""
+    from .planner import forget_plans
+
+    forget_plans()
+    if not save:
+        return
+    path = cache_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        saved = {"version": __version__, "model": model_key(), "factors": factors}
+        tmp.write_text(json.dumps({**saved, "missing": missing}, indent=1))
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only cache: the factors still serve this process
 
 
 def factor(name: str) -> float:
@@ -171,12 +209,27 @@ def factor(name: str) -> float:
         if os.environ.get("CONVOLIB_CALIBRATION", "").lower() in ("off", "0", "no"):
             _factors = {}
         else:
-            try:
-                saved = json.loads(cache_path().read_text())
-                if saved["model"] != model_key():
-                    raise ValueError("factors of another cost model")
-                _factors = dict(saved["factors"])
-            except (OSError, ValueError, KeyError, TypeError):
-                _factors = {}  # set first: calibrate() plans nothing, but be safe
-                calibrate()
+            _factors = {}  # set first: measuring plans nothing, but be safe
+            _factors = _load_or_measure()
     return float(_factors.get(name, 1.0))
+
+
+def _load_or_measure() -> dict[str, float]:
+    """The cached factors, with those of algorithms not timed before timed now if their
+    loops have been compiled since; or, with none cached, the factors of every
+    algorithm whose loops are compiled."""
+    try:
+        saved = json.loads(cache_path().read_text())
+        if saved["model"] != model_key():
+            raise ValueError("factors of another cost model")
+        factors, missing = dict(saved["factors"]), list(saved.get("missing", []))
+    except (OSError, ValueError, KeyError, TypeError):
+        factors, missing = {}, None
+    if missing == []:
+        return factors
+    names = None if missing is None else frozenset(missing)
+    more, missing_now = _measure(2, compiles=False, names=names)
+    if more or missing is None:
+        factors.update(more)
+        _keep(factors, missing_now, save=True)
+    return factors

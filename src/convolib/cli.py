@@ -41,6 +41,20 @@ def _info(message: str) -> None:
         click.echo(message, err=True)
 
 
+COMPILING_NOTE = (
+    "convolib: compiling its loops for this machine, the first time only "
+    "(numba keeps them on disk) ..."
+)
+
+
+def _note_compiling() -> None:
+    """Say so (unless --quiet) when the first of convolib's loops starts compiling: a
+    minute or so of silence otherwise, once per environment."""
+    from .compiling import announce_first
+
+    announce_first(lambda name: _info(COMPILING_NOTE))
+
+
 def _detail(message: str) -> None:
     """A note on standard error with --verbose."""
     if STATE.verbose and not STATE.quiet:
@@ -288,6 +302,7 @@ def filter_command(
     WAV files (PCM or float, any channels) are filtered along time; with zero padding
     they stream in bounded memory, as do .npy files filtered along one axis.
     """
+    _note_compiling()
     from .files import filter_file, read_kernel
     from .files._images import MAX_PIXELS
 
@@ -355,6 +370,7 @@ def _two_operand_command(op: str) -> Callable:
 
         from .files import read_array, write_array
 
+        _note_compiling()
         x, k = read_array("A", a), read_array("B", b)
         options = {
             "mode": mode,
@@ -587,6 +603,7 @@ def dice(spec, at, plot, force) -> None:
     """The exact distribution of a dice sum, such as 2d6, 3d6+2 or d6+d8."""
     from .prob import dice as distribution
 
+    _note_compiling()
     d = distribution(spec)
     click.echo(f"{spec}: {d}")
     if at is not None:
@@ -787,6 +804,7 @@ def calibrate() -> None:
     """Measure this machine's speed per algorithm and keep it for the planner."""
     from . import calibration
 
+    _note_compiling()
     _info("timing each algorithm on a few small problems ...")
     factors = calibration.calibrate()
     click.echo("algorithm     measured / modelled time")
@@ -803,4 +821,5 @@ def demo(out) -> None:
     """Run the tour: write a self-contained HTML report with pictures to OUT."""
     from . import demo as tour
 
+    _note_compiling()
     sys.exit(tour.main(["--out", out]))

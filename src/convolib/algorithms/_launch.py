@@ -4,6 +4,7 @@ of threads."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -44,8 +45,8 @@ def each_in_threads(threads: int, task: Callable[[T], None], items: Sequence[T])
     included); for tasks whose work releases the GIL (NumPy, scipy.fft).
 
     Each thread takes the next item not yet taken, so a thread slowed down by other
-    processes takes fewer. The first exception raised is re-raised here once every
-    thread has stopped.
+    processes takes fewer. The tasks run in the caller's context (`contextvars`). The
+    first exception raised is re-raised here once every thread has stopped.
     """
     threads = min(threads, len(items))
     if threads <= 1:
@@ -53,7 +54,10 @@ def each_in_threads(threads: int, task: Callable[[T], None], items: Sequence[T])
             task(item)
         return
     queue = _Queue(items)
-    futures = [_pool().submit(queue.drain, task) for _ in range(threads - 1)]
+    futures = [
+        _pool().submit(contextvars.copy_context().run, queue.drain, task)
+        for _ in range(threads - 1)
+    ]
     try:
         queue.drain(task)
     finally:
