@@ -237,6 +237,35 @@ def test_first_plan_times_compiled_loops_only_and_a_later_one_the_rest(tmp_path,
         planner.forget_plans()
 
 
+def test_complete_times_what_the_first_plans_could_not(tmp_path, monkeypatch):
+    """The benchmark suite plans as a fully calibrated machine does: `complete` compiles
+    and times the algorithms left untimed."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("CONVOLIB_CALIBRATION")
+    monkeypatch.setattr(calibration, "CASES", calibration.CASES[:1])  # one small call
+    reference = registry()["reference"]
+    loop, run = _fresh_loop("convolib.another_reference_loop"), reference.run
+
+    def run_with_a_loop(*args):
+        loop(1)
+        return run(*args)
+
+    monkeypatch.setattr(reference, "run", run_with_a_loop)
+    monkeypatch.setattr(calibration, "_factors", None)
+    monkeypatch.setattr(calibration, "_missing", [])
+    try:
+        calibration.factor("reference")
+        assert "reference" in json.loads(calibration.cache_path().read_text())["missing"]
+        calibration.complete()
+        saved = json.loads(calibration.cache_path().read_text())
+        assert saved["missing"] == [] and "reference" in saved["factors"]
+        assert loop.signatures  # compiled to be timed
+        assert calibration.factor("reference") == saved["factors"]["reference"]
+    finally:
+        monkeypatch.setattr(calibration, "_factors", {})
+        planner.forget_plans()
+
+
 def test_the_first_compilation_is_announced_once(capsys):
     from convolib import cli
 

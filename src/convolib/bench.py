@@ -1574,6 +1574,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the suite; 0 if every result agreed, 1 if any disagreed or failed."""
+    from . import calibration
+
     args = _parse(argv)
     selected = [c for c in CASES if not args.cases or c.id in args.cases]
     pending = [c for c in (args.cases or PENDING) if c in PENDING]
@@ -1584,6 +1586,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     load_before = _load_average()
     with _thread_limits(notes):
+        calibration.complete()  # plans as a calibrated machine's, whatever ran before
         print("measuring the roofline ...", file=sys.stderr, flush=True)
         measurements = [measure_roofline(args.quick)]
         for i, case in enumerate(selected, 1):

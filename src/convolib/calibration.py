@@ -65,6 +65,8 @@ _LIMITS = (0.1, 10.0)
 """Factors outside this range mean a broken measurement, not a different machine."""
 
 _factors: dict[str, float] | None = None
+_missing: list[str] = []
+"""The algorithms whose calls the loaded factors could not time (loops not compiled)."""
 
 
 def cache_path() -> Path:
@@ -116,11 +118,20 @@ def calibrate(*, save: bool = True, repeats: int = 2) -> dict[str, float]:
     the best of ``repeats`` in a row, in each of `ROUNDS` rounds. Loops not yet
     compiled are compiled first (minutes in a fresh environment).
     """
-    global _factors
+    global _factors, _missing
     factors, missing = _measure(repeats, compiles=True)
-    _factors = factors
+    _factors, _missing = factors, missing
     _keep(factors, missing, save)
     return dict(factors)
+
+
+def complete() -> None:
+    """Time the algorithms that the first plans could not (`calibrate`, compiling what
+    they need), if any: for runs that should plan as a fully calibrated machine does,
+    such as the benchmark suite."""
+    factor("reference")  # loaded, or measured as far as compiled loops allow
+    if _missing:
+        calibrate()
 
 
 def _measure(
@@ -225,11 +236,12 @@ def _load_or_measure() -> dict[str, float]:
         factors, missing = dict(saved["factors"]), list(saved.get("missing", []))
     except (OSError, ValueError, KeyError, TypeError):
         factors, missing = {}, None
+    global _missing
     if missing == []:
         return factors
     names = None if missing is None else frozenset(missing)
-    more, missing_now = _measure(2, compiles=False, names=names)
+    more, _missing = _measure(2, compiles=False, names=names)
     if more or missing is None:
         factors.update(more)
-        _keep(factors, missing_now, save=True)
+        _keep(factors, _missing, save=True)
     return factors
