@@ -207,7 +207,8 @@ def _keep(factors: dict[str, float], missing: list[str], save: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         saved = {"version": __version__, "model": model_key(), "factors": factors}
-        tmp.write_text(json.dumps({**saved, "missing": missing}, indent=1))
+        saved["missing"] = missing
+        tmp.write_text(json.dumps(saved, indent=1))
         tmp.replace(path)
     except OSError:
         pass  # a read-only cache: the factors still serve this process

@@ -51,9 +51,12 @@ def _listen() -> None:
     """Register the listener with numba, once."""
     global _listening
     with _lock:
-        if _listening:
-            return
-        _listening = True
+        if not _listening:
+            _register()
+            _listening = True
+
+
+def _register() -> None:
     from numba.core import event
 
     class Listener(event.Listener):
