@@ -15,8 +15,8 @@ first call and keeps it on disk, and compiling every algorithm's loops for the s
 of timing them took three minutes in a fresh environment, where the call that asked
 for a plan needs one algorithm's. So it times only the calls whose loops are compiled
 already (`convolib.compiling.compiling_refused`), and notes the algorithms it could
-not time; the first plan of a later process times those whose loops have been
-compiled since, for calls that needed them. `calibrate` (``convolib calibrate``)
+not time; the first plan of a process an hour or more later times those whose loops
+have been compiled since, for calls that needed them. `calibrate` (``convolib calibrate``)
 compiles whatever it needs and times everything. ``CONVOLIB_CALIBRATION=off`` in the
 environment uses the built-in constants unchanged (the test suite does, so its golden
 plans do not depend on the machine); a cache that cannot be written is simply not
@@ -63,6 +63,11 @@ long enough to raise direct's factor from 1.4 to 2.2."""
 
 _LIMITS = (0.1, 10.0)
 """Factors outside this range mean a broken measurement, not a different machine."""
+
+RETRY_SECONDS = 3600
+"""How long after a first plan left algorithms untimed (their loops not compiled) the
+first plan of a process looks for them again: a look that finds nothing new costs
+about half a second (numba imported, each untimed call tried up to its first loop)."""
 
 _factors: dict[str, float] | None = None
 _missing: list[str] = []
@@ -207,7 +212,7 @@ def _keep(factors: dict[str, float], missing: list[str], save: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         saved = {"version": __version__, "model": model_key(), "factors": factors}
-        saved["missing"] = missing
+        saved.update(missing=missing, tried=time.time())
         tmp.write_text(json.dumps(saved, indent=1))
         tmp.replace(path)
     except OSError:
@@ -228,21 +233,22 @@ def factor(name: str) -> float:
 
 def _load_or_measure() -> dict[str, float]:
     """The cached factors, with those of algorithms not timed before timed now if their
-    loops have been compiled since; or, with none cached, the factors of every
-    algorithm whose loops are compiled."""
+    loops have been compiled since (looked for at most every `RETRY_SECONDS`); or, with
+    none cached, the factors of every algorithm whose loops are compiled."""
+    global _missing
     try:
         saved = json.loads(cache_path().read_text())
         if saved["model"] != model_key():
             raise ValueError("factors of another cost model")
         factors, missing = dict(saved["factors"]), list(saved.get("missing", []))
+        tried = float(saved.get("tried", 0))
     except (OSError, ValueError, KeyError, TypeError):
-        factors, missing = {}, None
-    global _missing
-    if missing == []:
+        factors, missing, tried = {}, None, 0.0
+    if missing == [] or (missing and time.time() - tried < RETRY_SECONDS):
+        _missing = missing
         return factors
     names = None if missing is None else frozenset(missing)
     more, _missing = _measure(2, compiles=False, names=names)
-    if more or missing is None:
-        factors.update(more)
-        _keep(factors, _missing, save=True)
+    factors.update(more)
+    _keep(factors, _missing, save=True)
     return factors
