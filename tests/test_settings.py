@@ -272,6 +272,22 @@ def test_complete_times_what_the_first_plans_could_not(tmp_path, monkeypatch):
         planner.forget_plans()
 
 
+def test_calibrate_reports_progress(monkeypatch):
+    monkeypatch.setattr(calibration, "CASES", calibration.CASES[:2])
+    monkeypatch.setattr(calibration, "_factors", {})
+    steps = []
+    try:
+        calibration.calibrate(save=False, repeats=1, progress=lambda *step: steps.append(step))
+    finally:
+        monkeypatch.setattr(calibration, "_factors", {})
+        planner.forget_plans()
+    total = steps[0][1]
+    assert steps == [(done, total) for done in range(1, total + 1)]
+    assert total > calibration.ROUNDS  # a step for each call, then one for each round
+    with pytest.raises(convolib.ArgumentTypeError, match="progress"):
+        convolib.calibrate(progress="yes")
+
+
 def test_the_first_compilation_is_announced_once(capsys):
     from convolib import cli
 

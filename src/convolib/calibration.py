@@ -31,6 +31,7 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
@@ -39,6 +40,7 @@ import numpy as np
 
 from ._version import __version__
 from .compiling import CompilingRefusedError, compiling_refused
+from .errors import ArgumentTypeError, bad_argument
 
 CASES = (
     # (op, x shape, k shape, dtype, mode): small, quick, spread over the algorithms' ranges
@@ -115,16 +117,24 @@ def model_key() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def calibrate(*, save: bool = True, repeats: int = 2) -> dict[str, float]:
+def calibrate(
+    *, save: bool = True, repeats: int = 2, progress: Callable[[int, int], object] | None = None
+) -> dict[str, float]:
     """Measure this machine's correction factor per algorithm (and keep them).
 
     Returns ``{algorithm: measured / estimated seconds}``; a factor of 2 means the
     algorithm runs twice as slowly here as its cost model says. Each call's time is
     the best of ``repeats`` in a row, in each of `ROUNDS` rounds. Loops not yet
-    compiled are compiled first (minutes in a fresh environment).
+    compiled are compiled first (minutes in a fresh environment);
+    ``progress(done, total)`` is called as each call has run once and after each
+    round.
     """
     global _factors, _missing
-    factors, missing = _measure(repeats, compiles=True)
+    if progress is not None and not callable(progress):
+        raise bad_argument(
+            "progress", progress, "must be a callable progress(done, total)", cls=ArgumentTypeError
+        )
+    factors, missing = _measure(repeats, compiles=True, progress=progress)
     _factors, _missing = factors, missing
     _keep(factors, missing, save)
     return dict(factors)
@@ -140,7 +150,10 @@ def complete() -> None:
 
 
 def _measure(
-    repeats: int, compiles: bool, names: frozenset[str] | None = None
+    repeats: int,
+    compiles: bool,
+    names: frozenset[str] | None = None,
+    progress: Callable[[int, int], object] | None = None,
 ) -> tuple[dict[str, float], list[str]]:
     """The factors of the algorithms in ``names`` (all if None), and the algorithms
     whose calls could not all be timed: where ``compiles`` is false, those whose loops
@@ -152,8 +165,7 @@ def _measure(
 
     workers = resolve(None)
     rng = np.random.default_rng(0)
-    runs = []  # (algorithm name, the call, its estimate)
-    missing = set()
+    calls = []  # (algorithm name, the call, its estimate)
     for op, sx, sk, dtype, mode in CASES:
         x, k = _operand(rng, sx, dtype), _operand(rng, sk, dtype, kernel=True)
         options = {}
@@ -172,24 +184,29 @@ def _measure(
             )
             if math.isfinite(estimate):  # an infinite one: auto never plans it there
                 call = partial(algorithm.run, spec, signal, kernel, workers)
-                try:
-                    with nullcontext() if compiles else compiling_refused():
-                        call()  # compile, or find compiled
-                except CompilingRefusedError:
-                    missing.add(name)
-                    continue
-                runs.append((name, call, estimate))
+                calls.append((name, call, estimate))
+    report = progress or (lambda done, total: None)
+    runs, missing = [], set()
+    for done, (name, call, estimate) in enumerate(calls, 1):
+        try:
+            with nullcontext() if compiles else compiling_refused():
+                call()  # compile, or find compiled
+            runs.append((name, call, estimate))
+        except CompilingRefusedError:
+            missing.add(name)
+        report(done, len(calls) + ROUNDS)
     # Rounds over every call, each warmed up and then timed in a row (as a repeated
     # call runs), the best kept: a burst of load from elsewhere slows one round of
     # every algorithm rather than every timing of one.
     best = [math.inf] * len(runs)
-    for _ in range(ROUNDS):
+    for round_ in range(ROUNDS):
         for i, (_, call, _) in enumerate(runs):
             call()
             for _ in range(repeats):
                 start = time.perf_counter()
                 call()
                 best[i] = min(best[i], time.perf_counter() - start)
+        report(len(calls) + round_ + 1, len(calls) + ROUNDS)
     ratios: dict[str, list[float]] = {}
     for (name, _, estimate), seconds in zip(runs, best, strict=True):
         ratios.setdefault(name, []).append(seconds / estimate)

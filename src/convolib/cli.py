@@ -806,7 +806,8 @@ def calibrate() -> None:
 
     _note_compiling()
     _info("timing each algorithm on a few small problems ...")
-    factors = calibration.calibrate()
+    with _Progress("calibrating") as bar:
+        factors = calibration.calibrate(progress=bar.update)
     click.echo("algorithm     measured / modelled time")
     for name, value in sorted(factors.items()):
         click.echo(f"  {name:<12}{value:8.2f}")
