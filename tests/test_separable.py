@@ -398,6 +398,24 @@ def test_non_finite_values_stay_in_their_windows(mode):
         )
 
 
+@pytest.mark.parametrize("m0", [5, 6, 7, 13])
+def test_an_inf_stays_in_its_windows_in_passes_of_five_to_seven_taps(m0):
+    """A column pass of 5 to 7 taps runs as an 8-tap pass whose last rows are a row of
+    zeros: ring rows outside the window (here one holding inf) add nothing, not NaN."""
+    rng = np.random.default_rng(19)
+    x = rng.standard_normal((40, 2100)).astype(F32)
+    x[17, 1000], x[30, 5] = np.inf, -np.inf
+    k = np.outer(gaussian(m0, 1.5, F32), gaussian(3, 1.0, F32))
+    spec = replace(build_spec("correlate", x, k, "same"), kernel_rank=1)
+    got = make_plan(spec, "separable")(x, k)
+    ref = make_plan(spec, "reference")(x, k)
+    assert np.array_equal(np.isfinite(got), np.isfinite(ref))
+    assert np.array_equal(np.isnan(got), np.isnan(ref) | (np.isinf(ref) & np.isnan(got)))
+    finite = np.isfinite(ref)
+    assert_close(np.where(finite, got, 0), np.where(finite, ref, 0), F32, terms=2 * k.size,
+                 scale=magnitude(np.where(np.isfinite(x), x, 0), k))  # fmt: skip
+
+
 def test_kernels_with_nan_or_inf_are_declined():
     x = np.ones((20, 20))
     for bad in (np.nan, np.inf):
