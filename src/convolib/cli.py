@@ -302,10 +302,10 @@ def filter_command(
     WAV files (PCM or float, any channels) are filtered along time; with zero padding
     they stream in bounded memory, as do .npy files filtered along one axis.
     """
-    _note_compiling()
     from .files import filter_file, read_kernel
     from .files._images import MAX_PIXELS
 
+    _note_compiling()
     k = read_kernel(kernel)
     bar = _Progress(f"filtering {Path(src).name}")
     start = time.perf_counter()
