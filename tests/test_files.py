@@ -145,6 +145,8 @@ def test_progress_reports_output_samples(tmp_path):
     streamed(src, dst, [1, 1, 1], chunk=4, mode="causal", overwrite=True,
              progress=lambda d, t: calls.append((d, t)))  # fmt: skip
     assert calls == [(4, 10), (8, 10), (10, 10)]
+    with pytest.raises(convolib.ArgumentTypeError, match=r"progress='yes': must be a callable"):
+        streamed(src, dst, [1, 1, 1], overwrite=True, progress="yes")
 
 
 def test_memory_budget_refuses_before_writing(tmp_path):

@@ -40,7 +40,7 @@ import numpy as np
 
 from ._version import __version__
 from .compiling import CompilingRefusedError, compiling_refused
-from .errors import ArgumentTypeError, bad_argument
+from .errors import check_progress
 
 CASES = (
     # (op, x shape, k shape, dtype, mode): small, quick, spread over the algorithms' ranges
@@ -130,10 +130,7 @@ def calibrate(
     round.
     """
     global _factors, _missing
-    if progress is not None and not callable(progress):
-        raise bad_argument(
-            "progress", progress, "must be a callable progress(done, total)", cls=ArgumentTypeError
-        )
+    check_progress(progress)
     factors, missing = _measure(repeats, compiles=True, progress=progress)
     _factors, _missing = factors, missing
     _keep(factors, missing, save)
@@ -228,8 +225,13 @@ def _keep(factors: dict[str, float], missing: list[str], save: bool) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
-        saved = {"version": __version__, "model": model_key(), "factors": factors}
-        saved.update(missing=missing, tried=time.time())
+        saved = {
+            "version": __version__,
+            "model": model_key(),
+            "factors": factors,
+            "missing": missing,
+            "tried": time.time(),
+        }
         tmp.write_text(json.dumps(saved, indent=1))
         tmp.replace(path)
     except OSError:

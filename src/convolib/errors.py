@@ -77,3 +77,12 @@ def choice_error(arg: str, value: object, choices: Iterable[str], hint: str = ""
         close = difflib.get_close_matches(value.lower(), choices, n=1)
         hint = f"did you mean {close[0]!r}?" if close else ""
     return bad_argument(arg, value, f"must be one of {listed}", hint)
+
+
+def check_progress(progress: object) -> None:
+    """Refuse a ``progress`` argument that is neither None nor a callable
+    ``progress(done, total)``."""
+    if progress is not None and not callable(progress):
+        raise bad_argument(
+            "progress", progress, "must be a callable progress(done, total)", cls=ArgumentTypeError
+        )

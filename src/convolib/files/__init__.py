@@ -38,7 +38,7 @@ import numpy as np
 from .. import kernels
 from ..api import convolve, correlate, plan
 from ..boundary import canonical_boundary
-from ..errors import ArgumentTypeError, bad_argument, choice_error
+from ..errors import ArgumentTypeError, bad_argument, check_progress, choice_error
 from ..numbers import as_operand, cast_output, check_out_dtype, default_out_dtype
 from ..planner import Plan, format_bytes
 from ..stream import Filter
@@ -213,13 +213,7 @@ class _Job:
             value = getattr(job, name)
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
                 raise bad_argument(name, value, "must be a positive int")
-        if job.progress is not None and not callable(job.progress):
-            raise bad_argument(
-                "progress",
-                job.progress,
-                "must be a callable progress(done, total)",
-                cls=ArgumentTypeError,
-            )
+        check_progress(job.progress)
         return job
 
     def call(self, axes: tuple[int, ...], k_shape: tuple[int, ...]) -> dict[str, Any]:
