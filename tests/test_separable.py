@@ -266,6 +266,41 @@ def test_fused_passes_over_every_group_of_rows_and_taps(m0):
         assert_close(got, ref, F64, terms=2 * m0 * 5, scale=magnitude(xf, np.outer(u, v) / 3))
 
 
+@pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize("m1", range(2, 16))
+def test_rows_of_two_to_fifteen_taps(m1, dtype):
+    """Row passes of 2 to 15 taps (in registers, four vectors of sums at a time where
+    the CPU has AVX-512), for widths that end anywhere in such a group of vectors,
+    against the reference; an inf stays in its windows."""
+    rng = np.random.default_rng(m1)
+    k = np.outer(gaussian(3, 1.0, dtype), rng.uniform(0.5, 1.5, m1).astype(dtype))
+    for width in (1, 5, 64 + 17, 3 * 64 + 63, 200):
+        x = rng.standard_normal((7, width)).astype(dtype)
+        x[3, width // 2] = np.inf
+        spec = replace(build_spec("correlate", x, k, "full"), kernel_rank=1)
+        got = make_plan(spec, "separable")(x, k)
+        ref = make_plan(spec, "reference")(x, k)
+        assert np.array_equal(np.isinf(got), np.isinf(ref)) and not np.isnan(got).any()
+        finite = np.isfinite(ref)
+        scale = magnitude(np.where(np.isfinite(x), x, 0), k)
+        assert_close(got[finite], ref[finite], dtype, terms=2 * k.size, scale=scale)
+
+
+@pytest.mark.parametrize("m1", [5, 9, 15, 16])
+def test_every_column_sums_its_terms_in_one_order(m1):
+    """Shifting the signal along its rows shifts the result bit for bit: every output
+    column sums its terms in the same order, wherever it falls in the row's vectors."""
+    rng = np.random.default_rng(m1)
+    k = np.outer(gaussian(5, 1.0, F32), gaussian(m1, 2.0, F32))
+    x = rng.standard_normal((9, 150)).astype(F32)
+    first = convolib.correlate(x, k, "full", method="separable")
+    for shift in (1, 7, 16, 33):
+        moved = np.zeros((9, 150 + shift), F32)
+        moved[:, shift:] = x
+        got = convolib.correlate(moved, k, "full", method="separable")
+        assert np.array_equal(got[:, shift:], first), shift
+
+
 def test_tall_narrow_strips_with_strides():
     """Many strips of one column block, with strides and dilations along both axes."""
     rng = np.random.default_rng(15)

@@ -378,6 +378,70 @@ def _fma(builder, vector: Vector, a, b, c):
 
 
 @intrinsic
+def window_sums(typingctx, array, index, w, taps, vectors):
+    """The tuple of ``vectors`` `Vector` sums ``Σ w[t]·array[index + v·lanes + t :]``
+    over ``t < taps``, for ``v < vectors`` (``taps`` and ``vectors`` literals), each
+    summed in tap order (one multiply, then multiply-adds). Windows that start on a
+    vector boundary are loads; the others come from the two vectors they straddle,
+    by a lane shift where the shift is even and by a load where it is odd, so the
+    shifts and the loads share the work (with loads alone, most of them straddle a
+    cache line). Reads ``array`` up to ``2·lanes`` values past the last window's
+    start."""
+    if not all(isinstance(n, types.IntegerLiteral) for n in (taps, vectors)):
+        return None  # numba tries again with the literal values
+    _check_array(array)
+    _check_run(w)
+    if w.dtype != array.dtype:
+        raise TypingError(f"weights of the array's type are needed, not {w}")
+    vector = Vector(array.dtype)
+    count, many = taps.literal_value, vectors.literal_value
+    result = types.UniTuple(vector, many)
+
+    def codegen(context, builder, signature, args):
+        kind = context.get_value_type(vector)
+        lanes, align = vector.lanes, array.dtype.bitwidth // 8
+        loaded = {}
+
+        def at(offset: int):
+            if offset not in loaded:
+                index = builder.add(args[1], ir.Constant(args[1].type, offset))
+                pointer = _address(context, builder, signature.args[0], args[0], index)
+                loaded[offset] = builder.load(
+                    builder.bitcast(pointer, kind.as_pointer()), align=align
+                )
+            return loaded[offset]
+
+        sums = [None] * many
+        for t in range(count):
+            tap = context.get_constant(types.intp, t)
+            weight = builder.load(_address(context, builder, signature.args[2], args[2], tap))
+            weight = _broadcast(builder, kind, weight)
+            for v in range(many):
+                offset = v * lanes + t
+                shift = offset % lanes
+                if shift % 2:
+                    window = at(offset)
+                else:
+                    start = offset - shift
+                    mask = ir.Constant(
+                        ir.VectorType(ir.IntType(32), lanes), [*range(shift, shift + lanes)]
+                    )
+                    window = (
+                        at(start)
+                        if shift == 0
+                        else builder.shuffle_vector(at(start), at(start + lanes), mask)
+                    )
+                sums[v] = (
+                    builder.fmul(window, weight)
+                    if t == 0
+                    else _fma(builder, vector, window, weight, sums[v])
+                )
+        return context.make_tuple(builder, result, sums)
+
+    return result(array, index, w, taps, vectors), codegen
+
+
+@intrinsic
 def transpose(typingctx, tile):
     """Transpose in place the square tile of `lanes` vectors at the start of ``tile``
     (lane ``j`` of vector ``i`` goes to lane ``i`` of vector ``j``).
