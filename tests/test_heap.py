@@ -1,10 +1,16 @@
-"""convolib keeps freed buffers of a few MiB in the heap (``convolib._heap``)."""
+"""convolib keeps freed buffers of a few MiB in the heap, and the memory of large
+outputs in mappings of its own (``convolib._heap``)."""
 
 import platform
 import subprocess
 import sys
+import tracemalloc
 
+import numpy as np
 import pytest
+
+import convolib
+from convolib import _heap
 
 FAULTS_OF_FREED_BUFFERS = """
 import resource
@@ -40,3 +46,58 @@ def test_a_planned_call_keeps_freed_buffers_in_the_heap():
     assert faults_per_block("") >= 300
     call = "import convolib; convolib.convolve(np.ones(8), np.ones(3))"
     assert faults_per_block(call) <= 8
+
+
+# --- outputs of 32 MiB or more come from kept mappings ---------------------------------
+
+BIG = (4096, 2100)  # float32: just over KEPT_MIN_BYTES
+
+
+def address(y: np.ndarray) -> int:
+    return y.__array_interface__["data"][0]
+
+
+def test_large_outputs_reuse_the_memory_of_dropped_ones():
+    rng = np.random.default_rng(0)
+    x, k = rng.standard_normal(BIG).astype(np.float32), rng.standard_normal((3, 3))
+    k = k.astype(np.float32)
+    first = convolib.convolve(x, k, "same")
+    assert first.nbytes >= _heap.KEPT_MIN_BYTES
+    where = address(first)
+    del first
+    again = convolib.convolve(x, k, "same")
+    assert address(again) == where
+    assert np.array_equal(again, convolib.convolve(x, k, "same", method="direct"))
+
+
+def test_an_output_in_use_is_never_handed_out_again():
+    """A result, or a view of it, keeps its memory: later results go elsewhere and
+    leave its values as they were."""
+    rng = np.random.default_rng(1)
+    x, k = rng.standard_normal(BIG).astype(np.float32), np.ones((1, 1), np.float32)
+    kept = convolib.convolve(x, k, "same")
+    view = convolib.convolve(2 * x, k, "same")[::3, 1:]
+    others = [convolib.convolve(x + i, k, "same") for i in range(3)]
+    assert len({address(kept), address(view.base), *map(address, others)}) == 5
+    assert np.array_equal(kept, x) and np.array_equal(view, (2 * x)[::3, 1:])
+
+
+def test_kept_outputs_are_counted_by_tracemalloc_and_limited():
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        arrays = [_heap.empty(BIG, np.float32) for _ in range(_heap.KEPT_BLOCKS + 2)]
+        counted = tracemalloc.get_traced_memory()[0] - before
+        assert counted >= len(arrays) * arrays[0].nbytes
+        del arrays
+        assert tracemalloc.get_traced_memory()[0] - before < 2**20
+    finally:
+        tracemalloc.stop()
+    assert len(_heap._idle) <= _heap.KEPT_BLOCKS
+    assert sum(m.size for m in _heap._idle) <= _heap.KEPT_BYTES
+
+
+def test_small_and_object_arrays_are_numpys_own():
+    for shape, dtype in [((3, 4), np.float64), ((2**22 + 1,), object)]:
+        y = _heap.empty(shape, dtype)
+        assert y.flags.owndata and y.shape == shape and y.dtype == dtype

@@ -557,15 +557,6 @@ SEPARABLE_PASS_BYTE_S = 1.5e-10
 (on the direct loops, which stream whole arrays through memory: 256³ and 128³ float32
 volumes, 9 taps along the first axis)."""
 
-SEPARABLE_FAULT_BYTE_S = 1.5e-10
-"""Per byte, beyond `SEPARABLE_BYTE_S`, of an array of `SEPARABLE_FRESH_BYTES` or more:
-the C library maps such arrays fresh from the system, so the first write of each page
-faults and the system zeroes it."""
-
-SEPARABLE_FRESH_BYTES = 32 * 2**20
-"""Arrays from this size on are mapped fresh on every call (glibc's largest
-``mmap`` threshold); smaller ones are reused from the heap."""
-
 SEPARABLE_SCAN_BYTE_S = 8e-11
 """Per byte of an int64 signal: the passes over its values that bound the sums."""
 

@@ -18,7 +18,7 @@ from functools import cache, lru_cache
 
 import numpy as np
 
-from .. import costs
+from .. import _heap, costs
 from ..boundary import pad
 from ..spec import Spec
 from . import Algorithm, Cost, register
@@ -134,7 +134,7 @@ class Direct(Algorithm):
             def run(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
                 if layout.pad_first:
                     signal = pad(signal, spec.pads, spec.boundary, spec.fill_value)
-                out = np.empty(shape, acc)
+                out = _heap.empty(shape, acc)
                 loops.run(signal.ravel(), kernel.ravel(), geo, out.ravel(), threads, False)
                 return out
 
@@ -144,7 +144,7 @@ class Direct(Algorithm):
         compiled = _compiled(serial, acc)
 
         def run_serially(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-            out = np.empty(shape, acc)
+            out = _heap.empty(shape, acc)
             S, W, Y = (
                 (signal, kernel, out) if flat else (signal.ravel(), kernel.ravel(), out.ravel())
             )

@@ -34,7 +34,7 @@ from itertools import repeat
 
 import numpy as np
 
-from .. import costs
+from .. import _heap, costs
 from ..boundary import pad
 from ..numbers import INT64_MAX, exact_int64
 from ..spec import Spec
@@ -469,7 +469,7 @@ class NTT(Algorithm):
         outputs = math.prod(spec.out)
         if bound <= INT64_MAX:
             weights = np.array([math.prod(ps[:i]) % 2**64 for i in range(len(ps))], np.uint64)
-            out = np.empty((geo.batches, outputs), np.int64)
+            out = _heap.empty((geo.batches, outputs), np.int64)
             _ntt_kernels.crt_int64(y, index, garner, weights, np.uint64(half % 2**64), out, workers)
             return out
         nl = -(-product.bit_length() // 32)

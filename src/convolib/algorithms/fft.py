@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .. import costs
+from .. import _heap, costs
 from ..boundary import pad
 from ..spec import Spec
 from . import Algorithm, Cost, last_axes_reversed, register
@@ -496,7 +496,7 @@ class FFT(Algorithm):
             return np.ascontiguousarray(z)
         spectrum = forward(padded_signal(signal, spec, lay), lengths, axes, workers)
         axis, block = blocks
-        y = np.empty(spec.batch + spec.out, spec.acc_dtype)
+        y = _heap.empty(spec.batch + spec.out, spec.acc_dtype)
         for first in range(0, spec.kernel_batch[axis], block):
             part = (slice(None),) * axis + (slice(first, first + block),)
             kernels = forward(spread_kernel(kernel[part], spec), lengths, axes, workers)

@@ -29,7 +29,7 @@ from queue import SimpleQueue
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import costs
+from .. import _heap, costs
 from ..boundary import pad
 from ..spec import Spec
 from . import Algorithm, Cost, register
@@ -259,7 +259,7 @@ def lay_out(spec: Spec, signal: np.ndarray, kernel: np.ndarray, padded: bool = T
         (n_shared, n_signals, spec.channels, *signal.shape[-d:])
     )
     weights = kernel.transpose(*order, *tail).reshape(n_shared, n_filters, -1)
-    y = np.empty((n_shared, n_signals, n_filters, *spec.out), spec.acc_dtype)
+    y = _heap.empty((n_shared, n_signals, n_filters, *spec.out), spec.acc_dtype)
     return signal, weights, y, order
 
 

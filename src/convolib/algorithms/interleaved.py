@@ -18,7 +18,7 @@ from functools import cache, lru_cache
 
 import numpy as np
 
-from .. import costs
+from .. import _heap, costs
 from ..boundary import pad
 from ..spec import Spec
 from . import Algorithm, Cost, register
@@ -118,7 +118,7 @@ class Interleaved(Algorithm):
         return Cost(seconds, threads * buffers + padded)
 
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
-        out = np.empty(spec.batch + spec.out, spec.acc_dtype)
+        out = _heap.empty(spec.batch + spec.out, spec.acc_dtype)
         if out.size == 0:
             return out
         if not spec.zero_padding:

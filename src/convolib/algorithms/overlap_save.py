@@ -24,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import costs
+from .. import _heap, costs
 from ..spec import Spec
 from . import Algorithm, Cost, register
 from ._launch import each_in_threads
@@ -192,7 +192,7 @@ class OverlapSave(Algorithm):
         return Cost(mine.seconds, mine.workspace)
 
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
-        out = np.empty(spec.batch + spec.out, spec.acc_dtype)
+        out = _heap.empty(spec.batch + spec.out, spec.acc_dtype)
         if spec.empty:
             out[...] = 0
             return out

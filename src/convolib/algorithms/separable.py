@@ -64,7 +64,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .. import calibration, costs, factor, threads
+from .. import _heap, calibration, costs, factor, threads
 from ..boundary import pad
 from ..numbers import exact_in_float, max_abs
 from ..spec import Spec
@@ -90,11 +90,6 @@ def _split(axes: list[int], d: int) -> tuple[list[int], bool]:
     """The passes to run one by one, and whether the last two axes run fused."""
     fused = d - 2 in axes and d - 1 in axes
     return [a for a in axes if not fused or a < d - 2], fused
-
-
-def _fresh_seconds(nbytes: int) -> float:
-    """The page faults of a fresh array of ``nbytes`` (`costs.SEPARABLE_FRESH_BYTES`)."""
-    return nbytes * costs.SEPARABLE_FAULT_BYTE_S if nbytes >= costs.SEPARABLE_FRESH_BYTES else 0.0
 
 
 def _estimate(spec: Spec, rank: int, workers: int) -> tuple[float, int]:
@@ -123,7 +118,7 @@ def _estimate(spec: Spec, rank: int, workers: int) -> tuple[float, int]:
             slab = costs.SEPARABLE_SLAB_BYTES // item + math.prod(shape[a + 1 :])
             peak = min(size, workers * slab)
         else:
-            work += _fresh_seconds(size * item) + (read + size * item) * costs.SEPARABLE_PASS_BYTE_S
+            work += (read + size * item) * costs.SEPARABLE_PASS_BYTE_S
             if a != single[-1] or fused:  # an intermediate array
                 peak, previous = max(peak, previous + size), size
         seconds += costs.CALL_OVERHEAD_S["direct"]
@@ -149,9 +144,9 @@ def _fused_work(spec: Spec) -> tuple[int, float]:
     per core, each strip at least 8 windows tall (it recomputes up to a window of
     row-pass rows at its top). The layout does not depend on the thread count, so
     neither do the results. The work: multiply-adds, each element of a row-pass row,
-    the output written (and faulted in, if fresh), the input and output through memory
-    where they do not fit in cache, and for an int64 signal the passes over its values
-    that bound the sums (`_operands`).
+    the output written (into memory already mapped: `_heap.empty`), the input and
+    output through memory where they do not fit in cache, and for an int64 signal the
+    passes over its values that bound the sums (`_operands`).
     """
     a, b = spec.ndim - 2, spec.ndim - 1
     planes = math.prod(spec.signal_batch) * math.prod(spec.out[:a])
@@ -165,7 +160,7 @@ def _fused_work(spec: Spec) -> tuple[int, float]:
     terms = row_pass * spec.m[b] + outputs * spec.m[a]
     out_bytes = outputs * spec.acc_dtype.itemsize
     in_bytes = planes * math.prod(_lengths(spec)[a:]) * _signal_itemsize(spec)
-    work = terms * costs.SEPARABLE_TERM_S[_sums(spec).name] + _fresh_seconds(out_bytes)
+    work = terms * costs.SEPARABLE_TERM_S[_sums(spec).name]
     work += row_pass * costs.SEPARABLE_ROW_S + out_bytes * costs.SEPARABLE_BYTE_S
     if in_bytes + out_bytes > costs.DIRECT_CACHE_BYTES:
         work += (in_bytes + out_bytes) * costs.SEPARABLE_MEMORY_BYTE_S
@@ -256,7 +251,7 @@ def _pass(
         rows, columns = batch * math.prod(shape[:axis]), math.prod(shape[axis + 1 :])
         n, k, o = (shape[axis], columns), (m, 1), (length, columns)
         lo3, st3, dl3 = (lo, 0), (stride, 1), (dilation, 1)
-    Y = np.empty(out_shape, src.dtype) if dst is None else dst
+    Y = _heap.empty(out_shape, src.dtype) if dst is None else dst
     terms = Y.size * m
     geo = _direct_kernels.geometry(
         n, k, o, _index(rows, False), _index(rows, True), lo3, st3, dl3, Y.itemsize
@@ -455,7 +450,7 @@ class Separable(Algorithm):
             lo = (0,) * d
         batch = math.prod(spec.signal_batch)
         src = np.ascontiguousarray(signal).reshape((batch, *signal.shape[signal.ndim - d :]))
-        out = np.empty((batch, *spec.out), spec.acc_dtype)
+        out = _heap.empty((batch, *spec.out), spec.acc_dtype)
         for t, (term, (single, fused)) in enumerate(zip(terms, passes, strict=True)):
             if _in_slabs(spec, single, fused):
                 _slabs(spec, src, term, lo, sums, out, t > 0, workers)
