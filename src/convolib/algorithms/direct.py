@@ -128,13 +128,14 @@ class Direct(Algorithm):
     ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         layout, loops, acc = _layout(spec, workers, reverse), _loops(), spec.acc_dtype
         geo, threads, shape = layout.geo, layout.workers, layout.shape
+        new_output = _heap.allocator(shape, acc)
 
         if layout.pad_first or threads > 1:
 
             def run(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
                 if layout.pad_first:
                     signal = pad(signal, spec.pads, spec.boundary, spec.fill_value)
-                out = _heap.empty(shape, acc)
+                out = new_output()
                 loops.run(signal.ravel(), kernel.ravel(), geo, out.ravel(), threads, False)
                 return out
 
@@ -144,7 +145,7 @@ class Direct(Algorithm):
         compiled = _compiled(serial, acc)
 
         def run_serially(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-            out = _heap.empty(shape, acc)
+            out = new_output()
             S, W, Y = (
                 (signal, kernel, out) if flat else (signal.ravel(), kernel.ravel(), out.ravel())
             )
