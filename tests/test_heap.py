@@ -101,3 +101,13 @@ def test_small_and_object_arrays_are_numpys_own():
     for shape, dtype in [((3, 4), np.float64), ((2**22 + 1,), object)]:
         y = _heap.empty(shape, dtype)
         assert y.flags.owndata and y.shape == shape and y.dtype == dtype
+
+
+def test_an_output_that_cannot_be_mapped_is_numpys_own(monkeypatch):
+    def refuse(size):
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(_heap, "_Mapping", refuse)
+    monkeypatch.setattr(_heap, "_idle", [])  # none kept from other tests
+    y = _heap.empty(BIG, np.float32)
+    assert y.flags.owndata and y.shape == BIG

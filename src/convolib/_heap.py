@@ -73,10 +73,17 @@ machine's memory if that is less."""
 
 _PAGE = 2 * 2**20  # mappings are whole huge pages
 _TRACED = np.lib.tracemalloc_domain  # tracemalloc counts the arrays as NumPy's own
-_python = ctypes.PyDLL(None)  # functions of our own, their argument types set here
-_track, _untrack = _python.PyTraceMalloc_Track, _python.PyTraceMalloc_Untrack
-_track.argtypes = ctypes.c_uint, ctypes.c_void_p, ctypes.c_size_t
-_untrack.argtypes = ctypes.c_uint, ctypes.c_void_p
+
+
+def _track(address: int, nbytes: int) -> None:
+    """Count ``nbytes`` at ``address`` in ``tracemalloc``, as NumPy counts its arrays."""
+    ctypes.pythonapi.PyTraceMalloc_Track(
+        ctypes.c_uint(_TRACED), ctypes.c_void_p(address), ctypes.c_size_t(nbytes)
+    )
+
+
+def _untrack(address: int) -> None:
+    ctypes.pythonapi.PyTraceMalloc_Untrack(ctypes.c_uint(_TRACED), ctypes.c_void_p(address))
 
 
 class _Mapping:
@@ -120,7 +127,10 @@ def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     nbytes = math.prod(shape) * dtype.itemsize
     if not _kept(nbytes, dtype):
         return np.empty(shape, dtype)
-    mapping = _take(-(-nbytes // _PAGE) * _PAGE)
+    try:
+        mapping = _take(-(-nbytes // _PAGE) * _PAGE)
+    except OSError:  # no mapping to be had: NumPy's memory, or its MemoryError
+        return np.empty(shape, dtype)
     lease = _Lease()
     lease.__array_interface__ = {
         "shape": tuple(shape),
@@ -130,7 +140,7 @@ def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         "version": 3,
     }
     weakref.finalize(lease, _give_back, mapping).atexit = False
-    _track(_TRACED, mapping.address, nbytes)
+    _track(mapping.address, nbytes)
     return np.asarray(lease)
 
 
@@ -163,7 +173,7 @@ def _take(size: int) -> _Mapping:
 
 def _give_back(mapping: _Mapping) -> None:
     """Keep ``mapping``, no longer used, closing the oldest kept ones beyond the limits."""
-    _untrack(_TRACED, mapping.address)
+    _untrack(mapping.address)
     with _lock:
         _idle.append(mapping)
         closing = []
