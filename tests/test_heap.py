@@ -48,7 +48,7 @@ def test_a_planned_call_keeps_freed_buffers_in_the_heap():
     assert faults_per_block(call) <= 8
 
 
-# --- outputs of 32 MiB or more come from kept mappings ---------------------------------
+# --- outputs of 30 MiB or more come from kept mappings ---------------------------------
 
 BIG = (4096, 2100)  # float32: just over KEPT_MIN_BYTES
 

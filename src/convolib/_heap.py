@@ -15,7 +15,7 @@ FFT) 83 ms with 20 000 faults before, 59 ms with 4 000 after. The price: the hea
 keep up to twice `HEAP_BLOCK_BYTES` of freed memory instead of returning it to the
 system. Other allocators than glibc's are not affected.
 
-Outputs of 32 MiB or more (`KEPT_MIN_BYTES`) get fresh mappings whatever the thresholds,
+Outputs of 30 MiB or more (`KEPT_MIN_BYTES`) get fresh mappings whatever the thresholds,
 and the system zeroes every page of them as it is first written: a 4096² int64 image
 (134 MiB) took 10.6 ms to fault in on two threads, against 4.7 ms to write into memory
 already mapped. So such outputs come from mappings kept from earlier outputs (`empty`):
@@ -52,9 +52,10 @@ def keep_freed_blocks() -> None:
     del block
 
 
-KEPT_MIN_BYTES = 32 * 2**20
-"""Outputs this large come from kept mappings (`empty`): glibc's cap on its dynamic mmap
-threshold, above which it maps every block afresh."""
+KEPT_MIN_BYTES = HEAP_BLOCK_BYTES
+"""Outputs this large come from kept mappings (`empty`): glibc maps blocks over its mmap
+threshold afresh every time, and `keep_freed_blocks` raises that threshold to this
+size, as far as it goes (glibc caps it at 32 MiB)."""
 
 KEPT_BLOCKS = 4
 """The most mappings the pool keeps while no array uses them."""
