@@ -111,3 +111,10 @@ def test_an_output_that_cannot_be_mapped_is_numpys_own(monkeypatch):
     monkeypatch.setattr(_heap, "_idle", [])  # none kept from other tests
     y = _heap.empty(BIG, np.float32)
     assert y.flags.owndata and y.shape == BIG
+
+
+def test_the_allocator_of_small_outputs_is_numpys_own():
+    """Small calls pay nothing for the choice: their allocator is ``np.empty`` itself."""
+    small, large = _heap.allocator((64, 64), np.float32), _heap.allocator(BIG, np.float32)
+    assert small.func is np.empty and small().shape == (64, 64)
+    assert large.func is _heap.empty and not large().flags.owndata
