@@ -23,9 +23,8 @@ the array's memory goes back to a small pool when the last array that uses it is
 (views keep it), and the next output of about its size reuses it. The pool keeps at
 most `KEPT_BLOCKS` mappings, `KEPT_BYTES` in all; the arrays are counted by
 ``tracemalloc`` as NumPy's own are. Measured on the 2-core EPYC, each call's result
-dropped before the next (the usual loop): the i5 case of the benchmark suite took
-10.7-10.9 ms against 16.4-18.4, v2 18.7-22.6 against 24.2-26.9, s2 7.4-8.0 against
-9.6-10.1.
+dropped before the next (the usual loop), against the build before: the i5 case of the
+benchmark suite took 10.9-13.8 ms against 19.3-23.2, s2 7.5-8.3 against 9.5-9.7.
 """
 
 from __future__ import annotations
