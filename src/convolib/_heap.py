@@ -1,4 +1,4 @@
-"""Keeping freed buffers of a few MiB in the process's heap.
+"""Freed memory kept for the next call: heap buffers, and mappings for large outputs.
 
 The blocked algorithms (overlap-save, the layers' chunks, the transforms inside
 ``scipy.fft``) allocate and free buffers of a few hundred KiB to a few MiB per block.
