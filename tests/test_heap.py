@@ -4,6 +4,7 @@ outputs in mappings of its own (``convolib._heap``)."""
 import platform
 import subprocess
 import sys
+import threading
 import tracemalloc
 
 import numpy as np
@@ -118,3 +119,28 @@ def test_the_allocator_of_small_outputs_is_numpys_own():
     small, large = _heap.allocator((64, 64), np.float32), _heap.allocator(BIG, np.float32)
     assert small.func is np.empty and small().shape == (64, 64)
     assert large.func is _heap.empty and not large().flags.owndata
+
+
+def test_threads_take_and_return_kept_mappings_safely():
+    """Three threads each make and drop large results in turn: every result is right,
+    whatever mapping it got, and the pool stays within its limits."""
+    rng = np.random.default_rng(2)
+    xs = [rng.standard_normal(BIG).astype(np.float32) for _ in range(2)]
+    k = np.full((1, 1), 2, np.float32)
+    wrong: list[tuple[int, int]] = []
+
+    def work(t: int) -> None:
+        for r in range(6):
+            x = xs[(t + r) % 2]
+            y = convolib.convolve(x, k, "same", workers=1)
+            if not np.array_equal(y, 2 * x):
+                wrong.append((t, r))
+            del y
+
+    pool = [threading.Thread(target=work, args=(t,)) for t in range(3)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    assert not wrong
+    assert len(_heap._idle) <= _heap.KEPT_BLOCKS
