@@ -123,25 +123,7 @@ def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     >>> y.shape, y.dtype, y.flags.writeable
     ((3, 2), dtype('float64'), True)
     """
-    dtype = np.dtype(dtype)
-    nbytes = math.prod(shape) * dtype.itemsize
-    if not _kept(nbytes, dtype):
-        return np.empty(shape, dtype)
-    try:
-        mapping = _take(-(-nbytes // _PAGE) * _PAGE)
-    except OSError:  # no mapping to be had: NumPy's memory, or its MemoryError
-        return np.empty(shape, dtype)
-    lease = _Lease()
-    lease.__array_interface__ = {
-        "shape": tuple(shape),
-        "typestr": dtype.str,
-        "descr": dtype.descr,
-        "data": (mapping.address, False),
-        "version": 3,
-    }
-    weakref.finalize(lease, _give_back, mapping).atexit = False
-    _track(mapping.address, nbytes)
-    return np.asarray(lease)
+    return allocator(shape, dtype)()
 
 
 def allocator(shape: tuple[int, ...], dtype: np.dtype) -> Callable[[], np.ndarray]:
@@ -152,14 +134,29 @@ def allocator(shape: tuple[int, ...], dtype: np.dtype) -> Callable[[], np.ndarra
     (2, 2)
     """
     dtype = np.dtype(dtype)
-    if _kept(math.prod(shape) * dtype.itemsize, dtype):
-        return partial(empty, shape, dtype)
-    return partial(np.empty, shape, dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes < KEPT_MIN_BYTES or dtype.hasobject:
+        return partial(np.empty, shape, dtype)
+    return partial(_mapped, tuple(shape), dtype, nbytes)
 
 
-def _kept(nbytes: int, dtype: np.dtype) -> bool:
-    """Whether an array of ``nbytes`` of ``dtype`` takes its memory from a kept mapping."""
-    return nbytes >= KEPT_MIN_BYTES and not dtype.hasobject
+def _mapped(shape: tuple[int, ...], dtype: np.dtype, nbytes: int) -> np.ndarray:
+    """An array over a kept mapping (`empty`), or NumPy's own where none can be had."""
+    try:
+        mapping = _take(-(-nbytes // _PAGE) * _PAGE)
+    except OSError:  # no mapping to be had: NumPy's memory, or its MemoryError
+        return np.empty(shape, dtype)
+    lease = _Lease()
+    lease.__array_interface__ = {
+        "shape": shape,
+        "typestr": dtype.str,
+        "descr": dtype.descr,
+        "data": (mapping.address, False),
+        "version": 3,
+    }
+    weakref.finalize(lease, _give_back, mapping).atexit = False
+    _track(mapping.address, nbytes)
+    return np.asarray(lease)
 
 
 def _take(size: int) -> _Mapping:
