@@ -97,7 +97,7 @@ def test_wide_dynamic_range_keeps_small_probabilities_accurate():
 
 
 @pytest.mark.parametrize(
-    ("n", "m", "algorithm"), [(2**15, 2**15, "fft"), (300_000, 1001, "overlap_save")]
+    ("n", "m", "algorithm"), [(2**15, 2**15, "fft"), (300_000, 1001, "lanes_fft")]
 )
 def test_float32_non_negative_inputs_too_wide_for_float32_transforms_run_in_float64(
     n, m, algorithm
@@ -152,7 +152,7 @@ def test_large_operands_are_scanned_in_parts_on_every_part(where):
     n = SCAN_PARALLEL_BYTES // 8 + 1001
     x = np.random.default_rng(3).random(n) + 0.5
     k = np.hanning(1001)[1:-1]
-    assert convolib.plan("convolve", x, k, workers=2).algorithm in ("fft", "overlap_save")
+    assert convolib.plan("convolve", x, k, workers=2).algorithm in ("fft", "lanes_fft")
     for value, probability in ((np.nan, False), (np.inf, False), (1e-30, True)):
         y = x.copy()
         y[where] = value

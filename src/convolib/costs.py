@@ -749,6 +749,22 @@ OS_MIN_RATIO = 4
 """Blocked axes are those where the signal is at least this many times the kernel."""
 
 
+# --- lanes_fft (algorithms/lanes_fft.py): compiled transforms, a frame per SIMD lane ---
+# Fitted to whole calls on one thread (2-core AMD EPYC, Zen 4, AVX-512, 2026-12):
+# 1e6 f64 with 1001 taps (B = 8192: 369 us a group), 1e7 f32 with 4096 (B = 32768:
+# 2.1 ms), 256 x 16384 f32 with 128 (B = 2048: 98 us); frames in cache: 3.1 ns (f64)
+# and 5.2 ns (f32) a point and log2 at B = 4096.
+
+LANES_NS_PER_POINT_LOG2 = {"float32": 4.3, "float64": 3.5}
+"""Nanoseconds per point of a group's ``B``-point lines and per ``log2 B``: copying the
+group's frames in, both transforms, the product and copying its outputs out."""
+
+LANES_MIN_BLOCK = 64
+LANES_MAX_BLOCK = 2**16
+"""Blocks considered: the powers of two from twice the kernel's extent (at least the
+first) up to the second, whose group buffer takes 8 MiB."""
+
+
 # --- limbs (algorithms/limbs.py): Python ints as int64 limb planes, compiled sums ---
 # Fitted to `Limbs.run` on one thread (2-core Intel Xeon, AVX-512, 2026-12, best of 5):
 # 1-D signals of 100 to 30000 Python ints of 150 bits (five 32-bit limbs), kernels of

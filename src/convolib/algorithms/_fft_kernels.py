@@ -29,24 +29,10 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._launch import each_in_threads
+from ._launch import in_runs
 
 PAD = 8
 """Values of padding after each row of ``A`` and ``D``."""
-
-RUNS_PER_THREAD = 4
-"""Runs of tasks per thread, so that a thread slowed by other work takes fewer."""
-
-
-def _share(workers: int, tasks: int, loop) -> None:
-    """``loop(t0, t1)`` over tasks ``0 .. tasks - 1``, in runs shared out over up to
-    ``workers`` Python threads (the loops release the GIL). Every run, whatever the
-    count, goes through the same compiled loop: numba compiles a serial loop and its
-    parallel form to code that may round differently (complex128 real parts 1 ulp
-    apart), and results must not depend on ``workers``."""
-    runs = min(tasks, workers * RUNS_PER_THREAD) if workers > 1 else 1
-    bounds = [(r * tasks // runs, (r + 1) * tasks // runs) for r in range(runs)]
-    each_in_threads(workers, lambda run: loop(*run), bounds)
 
 
 def padded(lines: int, rows: int, length: int, dtype) -> np.ndarray:
@@ -100,7 +86,7 @@ def pack(x, A, workers: int) -> None:
     """``A[l, j1, j2] = z[l, j1 + m1 j2]``, zeros past the end of ``x``, where ``z`` is
     ``x`` (complex) or its values in pairs, ``z[j] = x[2j] + i x[2j + 1]`` (real)."""
     loop = _pack_real if x.dtype.kind == "f" else _pack_complex
-    _share(workers, A.shape[0] * A.shape[2], lambda t0, t1: loop(t0, t1, x, A))
+    in_runs(workers, A.shape[0] * A.shape[2], lambda t0, t1: loop(t0, t1, x, A))
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -126,7 +112,7 @@ def _twiddle(t0, t1, B, D, near, far):
 def twiddle(B, D, near, far, workers: int) -> None:
     """``D[l, k2, j1] = B[l, j1, k2] w^(j1 k2)`` where, for ``j1 = a s + b``,
     ``w^(j1 k2) = near[k2, b] far[k2, a]`` (``s`` is ``near``'s row length)."""
-    _share(workers, D.shape[0] * D.shape[1], lambda t0, t1: _twiddle(t0, t1, B, D, near, far))
+    in_runs(workers, D.shape[0] * D.shape[1], lambda t0, t1: _twiddle(t0, t1, B, D, near, far))
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -177,7 +163,7 @@ def unpack_spectrum(E, X, outer, inner, workers: int) -> None:
     its conjugate mirror, with ``w^(k1 m2 + k2) = outer[k1] inner[k2]``."""
     m2 = E.shape[1]
     rows = (X.shape[1] // 2 + m2) // m2
-    _share(
+    in_runs(
         workers,
         E.shape[0] * rows,
         lambda t0, t1: _unpack_spectrum(t0, t1, E, X, outer, inner, rows),
@@ -221,7 +207,7 @@ def pack_spectrum(X, A, outer, inner, workers: int) -> None:
     its conjugate mirror, with ``w^-(j2 m1 + j1) = outer[j2] inner[j1]``."""
     m1 = A.shape[1]
     rows = (X.shape[1] // 2 + m1) // m1
-    _share(
+    in_runs(
         workers, A.shape[0] * rows, lambda t0, t1: _pack_spectrum(t0, t1, X, A, outer, inner, rows)
     )
 
@@ -274,4 +260,4 @@ def unpack(E, y, first: int, workers: int) -> None:
     """``y[l, t] = z[l, first + t]`` where ``z[k] = E[l, k % m2, k // m2]`` is ``y``'s
     value (complex ``y``) or a pair of them, ``y[2k] + i y[2k + 1]`` (real)."""
     loop = _unpack_real if y.dtype.kind == "f" else _unpack_complex
-    _share(workers, E.shape[0] * E.shape[2], lambda t0, t1: loop(t0, t1, E, y, first))
+    in_runs(workers, E.shape[0] * E.shape[2], lambda t0, t1: loop(t0, t1, E, y, first))

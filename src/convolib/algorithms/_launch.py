@@ -116,3 +116,18 @@ def _blas_controller():
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()
+
+
+RUNS_PER_THREAD = 4
+"""Runs of tasks per thread, so that a thread slowed by other work takes fewer."""
+
+
+def in_runs(workers: int, tasks: int, loop) -> None:
+    """``loop(t0, t1)`` over tasks ``0 .. tasks - 1``, in runs shared out over up to
+    ``workers`` Python threads (the loops release the GIL). Every run, whatever the
+    count, goes through the same compiled loop: numba compiles a serial loop and its
+    parallel form to code that may round differently (complex128 real parts 1 ulp
+    apart), and results must not depend on ``workers``."""
+    runs = min(tasks, workers * RUNS_PER_THREAD) if workers > 1 else 1
+    bounds = [(r * tasks // runs, (r + 1) * tasks // runs) for r in range(runs)]
+    each_in_threads(workers, lambda run: loop(*run), bounds)

@@ -330,16 +330,27 @@ store_first = _store_first_masked if AVX512 else _store_first_in_parts
 nothing past them is written."""
 
 
-@intrinsic
-def add(typingctx, a, b):
-    """``a + b`` lane by lane."""
-    if not (isinstance(a, Vector) and a == b):
-        raise TypingError(f"two vectors of one type are needed, not {a} and {b}")
+def _lane_by_lane(name: str, operation: str, doc: str):
+    """The intrinsic ``name`` that applies LLVM's ``operation`` (``fadd``, ...) to two
+    vectors."""
 
-    def codegen(context, builder, signature, args):
-        return builder.fadd(*args)
+    def typer(typingctx, a, b):
+        if not (isinstance(a, Vector) and a == b):
+            raise TypingError(f"two vectors of one type are needed, not {a} and {b}")
 
-    return a(a, b), codegen
+        def codegen(context, builder, signature, args):
+            return getattr(builder, operation)(*args)
+
+        return a(a, b), codegen
+
+    typer.__name__ = typer.__qualname__ = name
+    typer.__doc__ = doc
+    return intrinsic(typer)
+
+
+add = _lane_by_lane("add", "fadd", "``a + b`` lane by lane.")
+sub = _lane_by_lane("sub", "fsub", "``a - b`` lane by lane.")
+mul = _lane_by_lane("mul", "fmul", "``a · b`` lane by lane.")
 
 
 @intrinsic

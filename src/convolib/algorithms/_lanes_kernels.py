@@ -1,0 +1,227 @@
+"""Compiled loops of the lanes_fft algorithm; importing this module imports numba.
+
+A group of ``2 L`` frames (``L`` = `lanes`, 8 float64 or 16 float32 values) of ``B``
+samples each, ``B`` a power of two, is transformed as ``L`` complex lines at once,
+frame ``s`` in lane ``s`` of the real parts and frame ``L + s`` in lane ``s`` of the
+imaginary parts. The kernel is real, so the circular convolution of ``a + i b`` with
+it is ``a * h + i (b * h)``: one complex transform serves two frames and needs no
+unpacking. A group's buffer ``z`` holds point ``t`` as one vector of real parts and one
+of imaginary parts, ``z[2 L t + s]`` for slot ``s`` (the group's frame ``s``).
+
+The forward transform runs radix-4 decimation in frequency in place and leaves the
+spectrum in bit-reversed order; the product with the kernel's spectrum is taken in
+that order, and the inverse runs decimation in time from bit-reversed order back to
+the natural one, so that no pass reorders anything. Twiddle tables hold
+``exp(-2 pi i t / B)`` for ``t < B / 2``; the inverse is given their conjugates.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from ._simd import add, fma, lanes, load, mul, splat, store, sub, transpose, wide_vectors
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _times(xr, xi, c, d):
+    """``(xr + i xi) (c + i d)``."""
+    return sub(mul(xr, c), mul(xi, d)), fma(xr, d, mul(xi, c))
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _halves(z, p0, p1, L):
+    """The butterfly without twiddle of the points at ``p0`` and ``p1``."""
+    ar, ai, br, bi = load(z, p0), load(z, p0 + L), load(z, p1), load(z, p1 + L)
+    store(z, p0, add(ar, br))
+    store(z, p0 + L, add(ai, bi))
+    store(z, p1, sub(ar, br))
+    store(z, p1 + L, sub(ai, bi))
+
+
+@nb.njit(cache=True, nogil=True)
+def forward(z, wr, wi):
+    """The spectrum of ``z``'s lines, in place, in bit-reversed order."""
+    wide_vectors()
+    L = lanes(z)
+    n = z.shape[0] // (2 * L)
+    m = n
+    while m >= 4:
+        q = m >> 2
+        step = n // m
+        for s in range(0, n, m):
+            for j in range(q):
+                # Two radix-2 stages: lengths m (twiddles w^j, w^(j+q)), then m/2 (w^2j).
+                c1, d1 = splat(wr, j * step), splat(wi, j * step)
+                c2, d2 = splat(wr, (j + q) * step), splat(wi, (j + q) * step)
+                c3, d3 = splat(wr, 2 * j * step), splat(wi, 2 * j * step)
+                p0 = 2 * L * (s + j)
+                p1, p2, p3 = p0 + 2 * L * q, p0 + 4 * L * q, p0 + 6 * L * q
+                a0r, a0i, a1r, a1i = load(z, p0), load(z, p0 + L), load(z, p1), load(z, p1 + L)
+                a2r, a2i, a3r, a3i = load(z, p2), load(z, p2 + L), load(z, p3), load(z, p3 + L)
+                b0r, b0i = add(a0r, a2r), add(a0i, a2i)
+                b1r, b1i = add(a1r, a3r), add(a1i, a3i)
+                b2r, b2i = _times(sub(a0r, a2r), sub(a0i, a2i), c1, d1)
+                b3r, b3i = _times(sub(a1r, a3r), sub(a1i, a3i), c2, d2)
+                store(z, p0, add(b0r, b1r))
+                store(z, p0 + L, add(b0i, b1i))
+                yr, yi = _times(sub(b0r, b1r), sub(b0i, b1i), c3, d3)
+                store(z, p1, yr)
+                store(z, p1 + L, yi)
+                store(z, p2, add(b2r, b3r))
+                store(z, p2 + L, add(b2i, b3i))
+                yr, yi = _times(sub(b2r, b3r), sub(b2i, b3i), c3, d3)
+                store(z, p3, yr)
+                store(z, p3 + L, yi)
+        m >>= 2
+    if m == 2:
+        for s in range(0, n, 2):
+            _halves(z, 2 * L * s, 2 * L * (s + 1), L)
+
+
+@nb.njit(cache=True, nogil=True)
+def inverse(z, wr, wi):
+    """``B`` times the lines whose bit-reversed spectrum ``z`` holds, in place (``wi``
+    the conjugate twiddles)."""
+    wide_vectors()
+    L = lanes(z)
+    n = z.shape[0] // (2 * L)
+    m = n
+    while m >= 4:
+        m >>= 2
+    if m == 2:  # an odd number of stages: `forward`'s last, of length 2
+        for s in range(0, n, 2):
+            _halves(z, 2 * L * s, 2 * L * (s + 1), L)
+    m *= 4
+    while m <= n:
+        q = m >> 2
+        step = n // m
+        for s in range(0, n, m):
+            for j in range(q):
+                # `forward`'s two stages undone: length m/2 (w^2j), then m (w^j, w^(j+q)).
+                c1, d1 = splat(wr, j * step), splat(wi, j * step)
+                c2, d2 = splat(wr, (j + q) * step), splat(wi, (j + q) * step)
+                c3, d3 = splat(wr, 2 * j * step), splat(wi, 2 * j * step)
+                p0 = 2 * L * (s + j)
+                p1, p2, p3 = p0 + 2 * L * q, p0 + 4 * L * q, p0 + 6 * L * q
+                a0r, a0i, a2r, a2i = load(z, p0), load(z, p0 + L), load(z, p2), load(z, p2 + L)
+                a1r, a1i = _times(load(z, p1), load(z, p1 + L), c3, d3)
+                a3r, a3i = _times(load(z, p3), load(z, p3 + L), c3, d3)
+                b0r, b0i = add(a0r, a1r), add(a0i, a1i)
+                b1r, b1i = sub(a0r, a1r), sub(a0i, a1i)
+                yr, yi = _times(add(a2r, a3r), add(a2i, a3i), c1, d1)
+                store(z, p0, add(b0r, yr))
+                store(z, p0 + L, add(b0i, yi))
+                store(z, p2, sub(b0r, yr))
+                store(z, p2 + L, sub(b0i, yi))
+                yr, yi = _times(sub(a2r, a3r), sub(a2i, a3i), c2, d2)
+                store(z, p1, add(b1r, yr))
+                store(z, p1 + L, add(b1i, yi))
+                store(z, p3, sub(b1r, yr))
+                store(z, p3 + L, sub(b1i, yi))
+        m <<= 2
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _product(z, hr, hi):
+    """``z`` times the spectrum ``hr + i hi``, point by point."""
+    L = lanes(z)
+    for t in range(hr.shape[0]):
+        p = 2 * L * t
+        yr, yi = _times(load(z, p), load(z, p + L), splat(hr, t), splat(hi, t))
+        store(z, p, yr)
+        store(z, p + L, yi)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _frames_in(z, T, x, n, pitch, frame0, frames, total, valid, lo):
+    """Frames ``frame0 ...`` into ``z``, a square tile of `lanes` samples of `lanes`
+    frames at a time through ``T`` (`transpose`): frame ``frame0 + s`` into slot ``s``."""
+    L = lanes(z)
+    B = z.shape[0] // (2 * L)
+    for half in range(2):
+        for t0 in range(0, B, L):
+            for i in range(L):
+                frame = frame0 + half * L + i
+                row, f = divmod(frame, frames)
+                begin = f * valid - lo + t0  # the tile's first sample in its line
+                if frame < total and begin >= 0 and begin + L <= n:
+                    store(T, i * L, load(x, row * pitch + begin))
+                else:
+                    for j in range(L):
+                        inside = frame < total and 0 <= begin + j < n
+                        T[i * L + j] = x[row * pitch + begin + j] if inside else 0
+            transpose(T)
+            for j in range(L):
+                store(z, 2 * L * (t0 + j) + half * L, load(T, j * L))
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _frames_out(z, T, out, length, stride, frame0, frames, total, valid, first):
+    """Samples ``first ...`` of the lines in ``z`` into their frames' outputs in
+    ``out`` (lines ``length`` long, every ``stride``-th output), through ``T`` as
+    `_frames_in`."""
+    L = lanes(z)
+    B = z.shape[0] // (2 * L)
+    for half in range(2):
+        for t0 in range(first, B, L):
+            for j in range(L):
+                t = min(t0 + j, B - 1)
+                store(T, j * L, load(z, 2 * L * t + half * L))
+            transpose(T)
+            for i in range(L):
+                frame = frame0 + half * L + i
+                if frame >= total:
+                    break
+                row, f = divmod(frame, frames)
+                at = f * valid - first + t0  # the tile's first output in its line, stride 1
+                count = min(L, B - t0)
+                if stride == 1 and at + L <= length and count == L:
+                    store(out, row * length + at, load(T, i * L))
+                    continue
+                for j in range((-at) % stride, count, stride):
+                    if (at + j) // stride >= length:
+                        break
+                    out[row * length + (at + j) // stride] = T[i * L + j]
+
+
+@nb.njit(cache=True, nogil=True)
+def convolve_groups(g0, g1, x, n, pitch, lo, valid, hr, hi, wr, wi, wi_back, out, length, stride):
+    """Groups ``g0 .. g1 - 1`` of the overlap-save convolution of the lines of ``x``
+    (``n`` values each, ``pitch`` apart) with the kernel whose bit-reversed spectrum
+    over ``B`` is ``hr + i hi`` (divided by ``B``), into the lines of ``out`` (``length``
+    values each: every ``stride``-th output).
+
+    Frame ``f`` of a line reads samples ``[f V - lo, f V - lo + B)`` (zeros outside the
+    line) and computes stride-1 outputs ``[f V, f V + V)``, ``V`` = ``valid``; frames are
+    numbered line after line, and group ``g`` holds frames ``2 L g ... 2 L g + 2 L - 1``.
+    """
+    wide_vectors()
+    L = lanes(hr)
+    B = hr.shape[0]
+    frames = -(-((length - 1) * stride + 1) // valid)
+    total = (out.shape[0] // length) * frames
+    z = np.empty(2 * L * B, hr.dtype)
+    T = np.empty(L * L, hr.dtype)
+    for g in range(g0, g1):
+        _frames_in(z, T, x, n, pitch, 2 * L * g, frames, total, valid, lo)
+        forward(z, wr, wi)
+        _product(z, hr, hi)
+        inverse(z, wr, wi_back)
+        _frames_out(z, T, out, length, stride, 2 * L * g, frames, total, valid, B - valid)
+
+
+def twiddles(block: int, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``wr``, ``wi`` and the conjugate ``wi``: ``exp(-2 pi i t / block)``, ``t < block / 2``,
+    computed in float64."""
+    w = np.exp(-2j * np.pi * np.arange(block // 2) / block)
+    return w.real.astype(dtype), w.imag.astype(dtype), (-w.imag).astype(dtype)
+
+
+def bit_reversed(block: int) -> np.ndarray:
+    """The indices ``0 .. block - 1`` with their ``log2(block)`` bits reversed."""
+    bits = block.bit_length() - 1
+    index = np.zeros(block, np.int64)
+    for b in range(bits):
+        index |= ((np.arange(block) >> b) & 1) << (bits - 1 - b)
+    return index
