@@ -759,6 +759,11 @@ LANES_NS_PER_POINT_LOG2 = {"float32": 4.3, "float64": 3.5}
 """Nanoseconds per point of a group's ``B``-point lines and per ``log2 B``: copying the
 group's frames in, both transforms, the product and copying its outputs out."""
 
+LANES_CACHE_POINTS = 4096
+"""Stages of up to this many points touch only runs of that many (512 KiB of a group's
+buffer), so they run on one run at a time, forward, product and back, while it is in
+cache."""
+
 LANES_MIN_BLOCK = 64
 LANES_MAX_BLOCK = 2**16
 """Blocks considered: the powers of two from twice the kernel's extent (at least the

@@ -40,16 +40,16 @@ def _halves(z, p0, p1, L):
 
 
 @nb.njit(cache=True, nogil=True)
-def forward(z, wr, wi):
-    """The spectrum of ``z``'s lines, in place, in bit-reversed order."""
+def _down(z, wr, wi, lo, hi, m, last):
+    """`forward`'s stages on points ``[lo, hi)``, in pairs of lengths ``m``, ``m / 4``, ...
+    down to ``last`` (4, or 8 followed by the stage of length 2)."""
     wide_vectors()
     L = lanes(z)
     n = z.shape[0] // (2 * L)
-    m = n
-    while m >= 4:
+    while m >= last:
         q = m >> 2
         step = n // m
-        for s in range(0, n, m):
+        for s in range(lo, hi, m):
             for j in range(q):
                 # Two radix-2 stages: lengths m (twiddles w^j, w^(j+q)), then m/2 (w^2j).
                 c1, d1 = splat(wr, j * step), splat(wi, j * step)
@@ -74,29 +74,26 @@ def forward(z, wr, wi):
                 store(z, p3, yr)
                 store(z, p3 + L, yi)
         m >>= 2
-    if m == 2:
-        for s in range(0, n, 2):
+    if last == 8:
+        for s in range(lo, hi, 2):
             _halves(z, 2 * L * s, 2 * L * (s + 1), L)
 
 
 @nb.njit(cache=True, nogil=True)
-def inverse(z, wr, wi):
-    """``B`` times the lines whose bit-reversed spectrum ``z`` holds, in place (``wi``
-    the conjugate twiddles)."""
+def _up(z, wr, wi, lo, hi, first, m):
+    """`inverse`'s stages on points ``[lo, hi)``: the one of length 2 if ``first`` is 8,
+    then pairs of lengths ``first``, ``4 first``, ... up to ``m``; ``wi`` the conjugate
+    twiddles."""
     wide_vectors()
     L = lanes(z)
     n = z.shape[0] // (2 * L)
-    m = n
-    while m >= 4:
-        m >>= 2
-    if m == 2:  # an odd number of stages: `forward`'s last, of length 2
-        for s in range(0, n, 2):
+    if first == 8:
+        for s in range(lo, hi, 2):
             _halves(z, 2 * L * s, 2 * L * (s + 1), L)
-    m *= 4
-    while m <= n:
-        q = m >> 2
-        step = n // m
-        for s in range(0, n, m):
+    while first <= m:
+        q = first >> 2
+        step = n // first
+        for s in range(lo, hi, first):
             for j in range(q):
                 # `forward`'s two stages undone: length m/2 (w^2j), then m (w^j, w^(j+q)).
                 c1, d1 = splat(wr, j * step), splat(wi, j * step)
@@ -119,18 +116,63 @@ def inverse(z, wr, wi):
                 store(z, p1 + L, add(b1i, yi))
                 store(z, p3, sub(b1r, yr))
                 store(z, p3 + L, sub(b1i, yi))
-        m <<= 2
+        first <<= 2
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _product(z, hr, hi):
-    """``z`` times the spectrum ``hr + i hi``, point by point."""
+def _last_pair(n):
+    """The length of the shortest pair of stages: 4, or 8 where a stage of length 2
+    follows it (an odd number of stages)."""
+    m = n
+    while m > 8:
+        m >>= 2
+    return max(m, 4)
+
+
+@nb.njit(cache=True, nogil=True)
+def forward(z, wr, wi):
+    """The spectrum of ``z``'s lines, in place, in bit-reversed order."""
+    n = z.shape[0] // (2 * lanes(z))
+    _down(z, wr, wi, 0, n, n, _last_pair(n))
+
+
+@nb.njit(cache=True, nogil=True)
+def inverse(z, wr, wi):
+    """``B`` times the lines whose bit-reversed spectrum ``z`` holds, in place (``wi``
+    the conjugate twiddles)."""
+    n = z.shape[0] // (2 * lanes(z))
+    _up(z, wr, wi, 0, n, _last_pair(n), n)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _product(z, hr, hi, lo, end):
+    """Points ``[lo, end)`` of ``z`` times the spectrum ``hr + i hi``, point by point."""
     L = lanes(z)
-    for t in range(hr.shape[0]):
+    for t in range(lo, end):
         p = 2 * L * t
         yr, yi = _times(load(z, p), load(z, p + L), splat(hr, t), splat(hi, t))
         store(z, p, yr)
         store(z, p + L, yi)
+
+
+@nb.njit(cache=True, nogil=True)
+def _filtered(z, wr, wi, wi_back, hr, hi, most):
+    """`forward`, the product with ``hr + i hi``, then `inverse`. Stages of up to
+    ``most`` points touch only runs of that many, so those run on one run at a time,
+    forward, product and back, while the run is in cache."""
+    n = z.shape[0] // (2 * lanes(z))
+    last = _last_pair(n)
+    inner = n  # the length of a pair of stages (or the shortest pair) within reach
+    while inner > most and inner > 8:
+        inner >>= 2
+    if inner < n:
+        _down(z, wr, wi, 0, n, n, 4 * inner)
+    for lo in range(0, n, inner):
+        _down(z, wr, wi, lo, lo + inner, inner, last)
+        _product(z, hr, hi, lo, lo + inner)
+        _up(z, wr, wi_back, lo, lo + inner, last, inner)
+    if inner < n:
+        _up(z, wr, wi_back, 0, n, 4 * inner, n)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -186,7 +228,9 @@ def _frames_out(z, T, out, length, stride, frame0, frames, total, valid, first):
 
 
 @nb.njit(cache=True, nogil=True)
-def convolve_groups(g0, g1, x, n, pitch, lo, valid, hr, hi, wr, wi, wi_back, out, length, stride):
+def convolve_groups(
+    g0, g1, x, n, pitch, lo, valid, hr, hi, wr, wi, wi_back, out, length, stride, most
+):
     """Groups ``g0 .. g1 - 1`` of the overlap-save convolution of the lines of ``x``
     (``n`` values each, ``pitch`` apart) with the kernel whose bit-reversed spectrum
     over ``B`` is ``hr + i hi`` (divided by ``B``), into the lines of ``out`` (``length``
@@ -195,6 +239,7 @@ def convolve_groups(g0, g1, x, n, pitch, lo, valid, hr, hi, wr, wi, wi_back, out
     Frame ``f`` of a line reads samples ``[f V - lo, f V - lo + B)`` (zeros outside the
     line) and computes stride-1 outputs ``[f V, f V + V)``, ``V`` = ``valid``; frames are
     numbered line after line, and group ``g`` holds frames ``2 L g ... 2 L g + 2 L - 1``.
+    Stages of up to ``most`` points run a run of points at a time (`_filtered`).
     """
     wide_vectors()
     L = lanes(hr)
@@ -205,9 +250,7 @@ def convolve_groups(g0, g1, x, n, pitch, lo, valid, hr, hi, wr, wi, wi_back, out
     T = np.empty(L * L, hr.dtype)
     for g in range(g0, g1):
         _frames_in(z, T, x, n, pitch, 2 * L * g, frames, total, valid, lo)
-        forward(z, wr, wi)
-        _product(z, hr, hi)
-        inverse(z, wr, wi_back)
+        _filtered(z, wr, wi, wi_back, hr, hi, most)
         _frames_out(z, T, out, length, stride, 2 * L * g, frames, total, valid, B - valid)
 
 

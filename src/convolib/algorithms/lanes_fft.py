@@ -162,8 +162,9 @@ class LanesFFT(Algorithm):
 
         def groups(g0: int, g1: int) -> None:
             convolve_groups(
-                g0, g1, x, n, pitch, lo, plan.valid, hr, hi, wr, wi, wi_back, y, length, stride
-            )
+                g0, g1, x, n, pitch, lo, plan.valid, hr, hi, wr, wi, wi_back, y, length, stride,
+                costs.LANES_CACHE_POINTS,
+            )  # fmt: skip
 
         in_runs(group_threads(plan.groups, plan.seconds, workers), plan.groups, groups)
         return out
