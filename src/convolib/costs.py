@@ -766,8 +766,16 @@ cache."""
 
 LANES_MIN_BLOCK = 64
 LANES_MAX_BLOCK = 2**16
-"""Blocks considered: the powers of two from twice the kernel's extent (at least the
-first) up to the second, whose group buffer takes 8 MiB."""
+"""Frames of lines considered: the powers of two from twice the kernel's extent (at
+least the first) up to the second, whose group buffer takes 8 MiB."""
+
+LANES_MAX_TILE = 2**16
+"""Points of the largest tile of an image considered (256 x 256: two buffers of 512
+KiB in float32)."""
+
+LANES_TILE_FACTOR = 1.3
+"""A pair of tiles' work beside lines' of as many points: laying the pair out by
+columns and back by rows."""
 
 
 # --- limbs (algorithms/limbs.py): Python ints as int64 limb planes, compiled sums ---

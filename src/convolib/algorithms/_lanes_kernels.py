@@ -42,10 +42,11 @@ def _halves(z, p0, p1, L):
 @nb.njit(cache=True, nogil=True)
 def _down(z, wr, wi, lo, hi, m, last):
     """`forward`'s stages on points ``[lo, hi)``, in pairs of lengths ``m``, ``m / 4``, ...
-    down to ``last`` (4, or 8 followed by the stage of length 2)."""
+    down to ``last`` (4, or 8 followed by the stage of length 2), for lines of the
+    twiddle tables' length."""
     wide_vectors()
     L = lanes(z)
-    n = z.shape[0] // (2 * L)
+    n = 2 * wr.shape[0]
     while m >= last:
         q = m >> 2
         step = n // m
@@ -86,7 +87,7 @@ def _up(z, wr, wi, lo, hi, first, m):
     twiddles."""
     wide_vectors()
     L = lanes(z)
-    n = z.shape[0] // (2 * L)
+    n = 2 * wr.shape[0]
     if first == 8:
         for s in range(lo, hi, 2):
             _halves(z, 2 * L * s, 2 * L * (s + 1), L)
@@ -252,6 +253,133 @@ def convolve_groups(
         _frames_in(z, T, x, n, pitch, 2 * L * g, frames, total, valid, lo)
         _filtered(z, wr, wi, wi_back, hr, hi, most)
         _frames_out(z, T, out, length, stride, 2 * L * g, frames, total, valid, B - valid)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _tile_in(R, T, x, at, n0, n1, pitch, r0, c0, B1, half, inside):
+    """Rows ``r0 ...`` and columns ``c0 ... c0 + B1 - 1`` of the image at ``at`` in
+    ``x`` (rows ``pitch`` apart; zeros outside it, and everywhere unless ``inside``)
+    into part ``half`` of ``R``: row ``g L + i`` of the tile in lane ``i`` of the
+    ``B1`` points from ``g B1`` on, `lanes` columns of `lanes` rows at a time."""
+    L = lanes(R)
+    for g in range(R.shape[0] // (2 * L * B1)):
+        for t1 in range(0, B1, L):
+            for i in range(L):
+                r, c = r0 + g * L + i, c0 + t1
+                if inside and 0 <= r < n0 and c >= 0 and c + L <= n1:
+                    store(T, i * L, load(x, at + r * pitch + c))
+                else:
+                    for j in range(L):
+                        here = inside and 0 <= r < n0 and 0 <= c + j < n1
+                        T[i * L + j] = x[at + r * pitch + c + j] if here else 0
+            transpose(T)
+            for j in range(L):
+                store(R, 2 * L * (g * B1 + t1 + j) + half * L, load(T, j * L))
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _tile_out(R, T, out, at, out0, out1, s0, s1, o0, o1, first0, first1, B1, half):
+    """Part ``half`` of ``R`` (laid out as `_tile_in` leaves it) into the output image
+    at ``at`` in ``out`` (``out0`` rows of ``out1``, every ``s0``-th row and ``s1``-th
+    column of the stride-1 result): tile row ``t0 >= first0`` is stride-1 output row
+    ``o0 + t0 - first0``, tile column ``t1 >= first1`` output column ``o1 + t1 - first1``."""
+    L = lanes(R)
+    for g in range(R.shape[0] // (2 * L * B1)):
+        if (g + 1) * L <= first0:
+            continue
+        for t1 in range(first1, B1, L):
+            for j in range(L):
+                store(T, j * L, load(R, 2 * L * (g * B1 + min(t1 + j, B1 - 1)) + half * L))
+            transpose(T)
+            count = min(L, B1 - t1)
+            c = o1 + t1 - first1  # the tile's first column in the stride-1 result
+            for i in range(L):
+                o = o0 + g * L + i - first0
+                if g * L + i < first0 or o % s0 or o // s0 >= out0:
+                    continue
+                row = at + (o // s0) * out1
+                if s1 == 1 and c + L <= out1 and count == L:
+                    store(out, row + c, load(T, i * L))
+                    continue
+                for j in range((-c) % s1, count, s1):
+                    if (c + j) // s1 >= out1:
+                        break
+                    out[row + (c + j) // s1] = T[i * L + j]
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _regroup(A, C, T, B0, B1):
+    """``C`` from ``A`` laid out by rows (`_tile_in`: lanes are rows, ``B1`` points a
+    group): laid out by columns (lanes are columns, ``B0`` points a group), a square
+    tile of `lanes` rows and columns at a time. The same call with ``A`` laid out by
+    columns and ``B0``, ``B1`` swapped lays it out by rows again."""
+    L = lanes(A)
+    for g in range(B0 // L):
+        for h in range(B1 // L):
+            for half in range(2):
+                for j in range(L):
+                    store(T, j * L, load(A, 2 * L * (g * B1 + h * L + j) + half * L))
+                transpose(T)
+                for i in range(L):
+                    store(C, 2 * L * (h * B0 + g * L + i) + half * L, load(T, i * L))
+
+
+@nb.njit(cache=True, nogil=True)
+def convolve_tiles(
+    p0, p1, x, n0, n1, pitch, plane, lo0, lo1, valid0, valid1, hr, hi,
+    wr0, wi0, wb0, wr1, wi1, wb1, out, out0, out1, s0, s1, images,
+):  # fmt: skip
+    """Pairs ``p0 .. p1 - 1`` of tiles of the 2-D overlap-save convolution of the images
+    in ``x`` (``n0`` rows of ``n1`` values, rows ``pitch`` and images ``plane`` apart)
+    with the kernel whose spectrum over ``B0 x B1`` is ``hr + i hi`` (rows ``B1`` long,
+    both axes in bit-reversed order, divided by ``B0 B1``), into the images of ``out``
+    (``out0`` rows of ``out1``, every ``s0``-th row and ``s1``-th column).
+
+    Tile ``(f0, f1)`` of an image reads rows ``f0 V0 - lo0 ...`` and columns
+    ``f1 V1 - lo1 ...``; tiles are numbered image after image, row after row, and pair
+    ``p`` holds tiles ``2p`` (the real parts) and ``2p + 1`` (the imaginary parts). A
+    pair goes forward along its rows (a row per lane), is laid out by columns
+    (`_regroup`), forward along its columns, times the spectrum, back along the
+    columns, laid out by rows, and back along the rows.
+    """
+    wide_vectors()
+    L = lanes(hr)
+    B0, B1 = 2 * wr0.shape[0], 2 * wr1.shape[0]
+    F0 = -(-((out0 - 1) * s0 + 1) // valid0)
+    F1 = -(-((out1 - 1) * s1 + 1) // valid1)
+    total = images * F0 * F1
+    R = np.empty(2 * B0 * B1, hr.dtype)
+    C = np.empty(2 * B0 * B1, hr.dtype)
+    T = np.empty(L * L, hr.dtype)
+    last0, last1 = _last_pair(B0), _last_pair(B1)
+    for p in range(p0, p1):
+        for half in range(2):
+            b, f = divmod(2 * p + half, F0 * F1)
+            f0, f1 = divmod(f, F1)
+            r0, c0 = f0 * valid0 - lo0, f1 * valid1 - lo1
+            _tile_in(R, T, x, b * plane, n0, n1, pitch, r0, c0, B1, half, 2 * p + half < total)
+        for g in range(B0 // L):
+            _down(R, wr1, wi1, g * B1, (g + 1) * B1, B1, last1)
+        _regroup(R, C, T, B0, B1)
+        for h in range(B1 // L):
+            _down(C, wr0, wi0, h * B0, (h + 1) * B0, B0, last0)
+            for t0 in range(B0):
+                q, k = 2 * L * (h * B0 + t0), t0 * B1 + h * L
+                yr, yi = _times(load(C, q), load(C, q + L), load(hr, k), load(hi, k))
+                store(C, q, yr)
+                store(C, q + L, yi)
+            _up(C, wr0, wb0, h * B0, (h + 1) * B0, last0, B0)
+        _regroup(C, R, T, B1, B0)
+        for g in range(B0 // L):
+            _up(R, wr1, wb1, g * B1, (g + 1) * B1, last1, B1)
+        for half in range(2):
+            if 2 * p + half >= total:
+                break
+            b, f = divmod(2 * p + half, F0 * F1)
+            f0, f1 = divmod(f, F1)
+            at = b * out0 * out1
+            o0, o1 = f0 * valid0, f1 * valid1
+            _tile_out(R, T, out, at, out0, out1, s0, s1, o0, o1, B0 - valid0, B1 - valid1, B1, half)
 
 
 def twiddles(block: int, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,19 +1,26 @@
-"""The lanes_fft algorithm: overlap-save convolution of real 1-D lines with compiled
-power-of-two transforms that run one frame in each SIMD lane (`_lanes_kernels`).
+"""The lanes_fft algorithm: overlap-save convolution of real signals in compiled
+power-of-two transforms whose vector lanes each hold a line of their own
+(`_lanes_kernels`).
 
-Each line (a signal of the batch) is cut into frames of ``B`` samples that start
-``V = B - e + 1`` apart, as in overlap_save; the frames of all lines are numbered one
-after another and taken ``2 L`` at a time (``L`` = 8 float64 or 16 float32 values in
-a vector), and the last ``V`` outputs of each frame's circular convolution are kept.
+One convolved axis: each signal of the batch is cut into frames of ``B`` samples that
+start ``V = B - e + 1`` apart, as in overlap_save; the frames of all signals are
+numbered one after another and taken ``2 L`` at a time (``L`` = 8 float64 or 16
+float32 values in a vector), and the last ``V`` outputs of each frame's circular
+convolution are kept. Two: each image is cut into tiles of ``B0 x B1`` pixels, taken
+two at a time; a pair runs along its rows with a row in each lane, then along its
+columns with a column in each lane.
+
 Where pocketfft transforms a line at a time, here every lane of every vector works,
-and a complex transform serves two real frames with no unpacking: on the 2-core Zen 4
-(2026-12) a 4096-sample float64 frame went forward and back in 6.6 us against
-pocketfft's 46 us. ``B`` is the power of two with the lowest estimated cost; groups are
-shared out over threads, each computed the same whatever their number.
+and a complex transform serves two real frames (or tiles) with no unpacking, the
+kernel being real: on the 2-core Zen 4 (2026-12) a 4096-sample float64 frame went
+forward and back in 6.6 us against pocketfft's 46 us. The blocks are the powers of
+two with the lowest estimated cost; groups (or pairs) are shared out over threads,
+each computed the same whatever their number.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,48 +35,65 @@ from ._launch import in_runs
 from .fft import fft_supports, layout, padded_signal, pass_seconds, spread_kernel
 from .overlap_save import group_threads
 
-GROUP_BYTES = 128
-"""Bytes of a group's buffer per point of ``B``: ``2 L`` frames of 64-byte vectors' values."""
-
 
 @dataclass(frozen=True)
 class Framing:
-    """How the lines are cut, and what it is estimated to cost on one thread."""
+    """How the signals are cut, and what it is estimated to cost on one thread."""
 
-    block: int
-    """Transform length ``B``, a power of two."""
-    valid: int
-    """Exact outputs per frame, ``B - e + 1``."""
-    groups: int
-    """Groups of ``2 L`` frames, over all lines."""
+    blocks: tuple[int, ...]
+    """Transform lengths ``B`` per convolved axis, powers of two."""
+    valid: tuple[int, ...]
+    """Exact outputs per frame (or tile) along each axis, ``B - e + 1``."""
+    tasks: int
+    """Groups of ``2 L`` frames (1-D), or pairs of tiles (2-D), over the whole batch."""
     seconds: float
+    buffer_bytes: int
+    """The buffers of one thread."""
 
 
 def lanes(dtype: np.dtype) -> int:
     return 64 // dtype.itemsize
 
 
-def framing(spec: Spec, block: int) -> Framing:
-    """The cost of frames of ``block`` samples on one thread."""
+def framing(spec: Spec, blocks: tuple[int, ...]) -> Framing:
+    """The cost of frames (or tiles) of ``blocks`` samples on one thread."""
     lay = layout(spec)
-    valid = block - lay.extent[0] + 1
-    frames = math.prod(spec.batch) * -(-lay.span[0] // valid)
-    groups = -(-frames // (2 * lanes(spec.acc_dtype)))
-    per_group = costs.LANES_NS_PER_POINT_LOG2[spec.acc_dtype.name] * block * math.log2(block)
-    return Framing(block, valid, groups, groups * per_group * 1e-9)
+    valid = tuple(b - e + 1 for b, e in zip(blocks, lay.extent, strict=True))
+    pieces = math.prod(spec.batch) * math.prod(
+        -(-s // v) for s, v in zip(lay.span, valid, strict=True)
+    )
+    points, width, size = math.prod(blocks), lanes(spec.acc_dtype), spec.acc_dtype.itemsize
+    per_task = costs.LANES_NS_PER_POINT_LOG2[spec.acc_dtype.name] * math.log2(points) * 1e-9
+    if len(blocks) == 1:  # a group: 2 L frames, each point one complex vector
+        tasks, per_task, buffers = -(-pieces // (2 * width)), per_task * points, 2 * width * size
+    else:  # a pair of tiles: points / L complex vectors, laid out twice
+        tasks, per_task = -(-pieces // 2), per_task * points / width * costs.LANES_TILE_FACTOR
+        buffers = 4 * size
+    return Framing(blocks, valid, tasks, tasks * per_task, buffers * points)
 
 
 @lru_cache(maxsize=256)
 def choose_framing(spec: Spec) -> Framing:
-    """The block with the lowest estimated cost, among powers of two from twice the
-    kernel's extent (`costs.LANES_MIN_BLOCK` at least) to the first that holds the
-    whole line in one frame (`costs.LANES_MAX_BLOCK` at most)."""
+    """The blocks with the lowest estimated cost, among powers of two from twice the
+    kernel's extent (`costs.LANES_MIN_BLOCK` at least for lines, `lanes` for tiles)
+    up to the first that holds the whole axis in one frame, for lines up to
+    `costs.LANES_MAX_BLOCK` and for tiles up to `costs.LANES_MAX_TILE` points."""
     lay = layout(spec)
-    block = max(costs.LANES_MIN_BLOCK, 1 << (2 * lay.extent[0] - 1).bit_length())
-    options = [framing(spec, block)]
-    while block < costs.LANES_MAX_BLOCK and block - lay.extent[0] + 1 < lay.span[0]:
-        block *= 2
-        options.append(framing(spec, block))
+    least = costs.LANES_MIN_BLOCK if spec.ndim == 1 else lanes(spec.acc_dtype)
+    most = costs.LANES_MAX_BLOCK if spec.ndim == 1 else costs.LANES_MAX_TILE
+    lengths = []
+    for e, span in zip(lay.extent, lay.span, strict=True):
+        block = max(least, 1 << (2 * e - 1).bit_length())
+        axis = [block]
+        while block - e + 1 < span:
+            block *= 2
+            axis.append(block)
+        lengths.append(axis)
+    options = [
+        framing(spec, blocks)
+        for blocks in itertools.product(*lengths)
+        if math.prod(blocks) <= most or blocks == tuple(a[0] for a in lengths)
+    ]
     return min(options, key=lambda f: f.seconds)
 
 
@@ -87,17 +111,19 @@ def bit_reversed(block: int) -> np.ndarray:
     return bit_reversed(block)
 
 
-def _rows(x: np.ndarray, rows: int) -> tuple[np.ndarray, int]:
-    """The lines of ``x`` as one run of values that holds them all, and the distance
-    between their starts (a view where the lines are contiguous and evenly spaced)."""
-    n = x.shape[-1]
-    lines = x.reshape(rows, n)
+def _lines(x: np.ndarray, images: int, d: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The ``images`` signals of ``d`` axes in ``x`` as one run of values that holds them
+    all, and the distances (in values) between their starts and, for images, between
+    their rows: a view where rows are contiguous and evenly spaced, else a copy."""
+    lines = x.reshape((images, *x.shape[x.ndim - d :]))
     size = lines.itemsize
-    if lines.strides[1] != size or lines.strides[0] % size or lines.strides[0] < 0:
+    if lines.strides[-1] != size or any(st % size or st < 0 for st in lines.strides):
         lines = np.ascontiguousarray(lines)
-    pitch = lines.strides[0] // size if rows > 1 else n
-    run = as_strided(lines, ((rows - 1) * pitch + n,), (size,), writeable=False)
-    return run, pitch
+    pitches = tuple(
+        st // size if n > 1 else 0 for st, n in zip(lines.strides[:-1], lines.shape, strict=False)
+    )
+    length = sum((n - 1) * p for n, p in zip(lines.shape, pitches, strict=False)) + lines.shape[-1]
+    return as_strided(lines, (length,), (size,), writeable=False), pitches
 
 
 @register
@@ -110,36 +136,34 @@ class LanesFFT(Algorithm):
 
     def supports(self, spec: Spec) -> str | None:
         why = fft_supports(spec)
-        if why is not None:
-            return why
-        if spec.acc_dtype.kind != "f":
-            return f"real lines only (float32, float64), not {spec.acc_dtype}"
-        if spec.ndim != 1:
-            return f"one convolved axis only, not {spec.ndim}"
-        if math.prod(spec.kernel_batch) != 1:
-            return "one kernel only (a batch of kernels has many spectra)"
-        extent = 0 if spec.empty else layout(spec).extent[0]
-        if 2 * extent > costs.LANES_MAX_BLOCK:
-            return (
-                f"kernels up to {costs.LANES_MAX_BLOCK // 2} samples long (with dilation), "
-                f"not {extent}: frames would outgrow {costs.LANES_MAX_BLOCK}"
-            )
-        return None
+        if why is None and spec.acc_dtype.kind != "f":
+            why = f"real signals only (float32, float64), not {spec.acc_dtype}"
+        if why is None and spec.ndim > 2:
+            why = f"one or two convolved axes, not {spec.ndim}"
+        if why is None and math.prod(spec.kernel_batch) != 1:
+            why = "one kernel only (a batch of kernels has many spectra)"
+        if why is None and not spec.empty:
+            smallest = math.prod(_least_blocks(spec))
+            most = costs.LANES_MAX_BLOCK if spec.ndim == 1 else costs.LANES_MAX_TILE
+            if smallest > most:
+                kernel = "x".join(map(str, layout(spec).extent))
+                why = f"frames of at most {most} points; a {kernel} kernel takes {smallest}"
+        return why
 
     def cost(self, spec: Spec, workers: int) -> Cost:
         if spec.empty:
             return Cost(costs.FFT_CALL_OVERHEAD_S, 0)
         best = choose_framing(spec)
-        threads = group_threads(best.groups, best.seconds, workers)
+        threads = group_threads(best.tasks, best.seconds, workers)
         seconds = best.seconds / (1 + costs.FFT_PARALLEL_EFFICIENCY * (threads - 1))
         if threads > 1:
             seconds += costs.OS_THREAD_S
-        size = spec.acc_dtype.itemsize
-        lines = size * math.prod(spec.batch) * (spec.n[0] + spec.out[0])
-        padded = 0 if spec.zero_padding else size * math.prod(spec.batch) * layout(spec).used[0]
-        seconds += costs.FFT_CALL_OVERHEAD_S + pass_seconds(lines + 2 * padded, lines)
-        workspace = padded + threads * GROUP_BYTES * best.block
-        return Cost(seconds, workspace)
+        size, batch = spec.acc_dtype.itemsize, math.prod(spec.batch)
+        images = size * batch * (math.prod(spec.n) + math.prod(spec.out))
+        padded = 0 if spec.zero_padding else size * batch * math.prod(layout(spec).used)
+        seconds += costs.FFT_CALL_OVERHEAD_S + pass_seconds(images + 2 * padded, images)
+        spectrum = 2 * size * math.prod(best.blocks)
+        return Cost(seconds, padded + spectrum + threads * best.buffer_bytes)
 
     def run(self, spec: Spec, signal: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
         dtype = spec.acc_dtype
@@ -147,24 +171,42 @@ class LanesFFT(Algorithm):
         if spec.empty:
             out[...] = 0
             return out
-        from ._lanes_kernels import convolve_groups
+        from . import _lanes_kernels as kernels
 
-        lay = layout(spec)
-        plan = choose_framing(spec)
-        block = plan.block
-        x, pitch = _rows(padded_signal(signal, spec, lay), math.prod(spec.batch))
-        h = spread_kernel(kernel, spec).reshape(-1).astype(np.float64)
-        spectrum = np.fft.fft(h, block)[bit_reversed(block)] / block
+        lay, plan = layout(spec), choose_framing(spec)
+        images = math.prod(spec.batch)
+        x, pitches = _lines(padded_signal(signal, spec, lay), images, spec.ndim)
+        h = spread_kernel(kernel, spec).reshape(lay.extent).astype(np.float64)
+        spectrum = np.fft.fftn(h, plan.blocks, axes=tuple(range(spec.ndim)))
+        for axis, block in enumerate(plan.blocks):
+            spectrum = np.take(spectrum, bit_reversed(block), axis=axis)
+        spectrum = (spectrum / math.prod(plan.blocks)).reshape(-1)
         hr, hi = (np.ascontiguousarray(part, dtype) for part in (spectrum.real, spectrum.imag))
-        wr, wi, wi_back = twiddles(block, dtype)
         y = out.reshape(-1)
-        n, lo, length, stride = lay.used[0], lay.lo[0], spec.out[0], spec.stride[0]
+        if spec.ndim == 1:
+            n, lo, length, stride = lay.used[0], lay.lo[0], spec.out[0], spec.stride[0]
+            wr, wi, wb = twiddles(plan.blocks[0], dtype)
 
-        def groups(g0: int, g1: int) -> None:
-            convolve_groups(
-                g0, g1, x, n, pitch, lo, plan.valid, hr, hi, wr, wi, wi_back, y, length, stride,
-                costs.LANES_CACHE_POINTS,
-            )  # fmt: skip
+            def task(t0: int, t1: int) -> None:
+                kernels.convolve_groups(
+                    t0, t1, x, n, pitches[-1], lo, plan.valid[0], hr, hi, wr, wi, wb, y,
+                    length, stride, costs.LANES_CACHE_POINTS,
+                )  # fmt: skip
+        else:
+            (n0, n1), (lo0, lo1), (s0, s1) = lay.used, lay.lo, spec.stride
+            rows, columns = (twiddles(b, dtype) for b in plan.blocks)
 
-        in_runs(group_threads(plan.groups, plan.seconds, workers), plan.groups, groups)
+            def task(t0: int, t1: int) -> None:
+                kernels.convolve_tiles(
+                    t0, t1, x, n0, n1, pitches[-1], pitches[0], lo0, lo1, *plan.valid, hr, hi,
+                    *rows, *columns, y, *spec.out, s0, s1, images,
+                )  # fmt: skip
+
+        in_runs(group_threads(plan.tasks, plan.seconds, workers), plan.tasks, task)
         return out
+
+
+def _least_blocks(spec: Spec) -> tuple[int, ...]:
+    """The shortest blocks `choose_framing` considers."""
+    least = costs.LANES_MIN_BLOCK if spec.ndim == 1 else lanes(spec.acc_dtype)
+    return tuple(max(least, 1 << (2 * e - 1).bit_length()) for e in layout(spec).extent)
