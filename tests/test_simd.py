@@ -199,6 +199,28 @@ def test_transpose_turns_a_square_tile_of_vectors_over_in_place(dtype):
     np.testing.assert_array_equal(tile[lanes * lanes :], np.arange(3) + lanes * lanes)
 
 
+@nb.njit
+def _transposed_copy(dst, at, dst_step, src, start, src_step):
+    _simd.transposed_copy(dst, at, dst_step, src, start, src_step)
+
+
+@pytest.mark.parametrize(("dst_step", "src_step"), [(None, None), (37, 23), (64, 5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transposed_copy_writes_the_tile_read_turned_over(dtype, dst_step, src_step):
+    """Rows ``src_step`` apart (any step; a tile's own width when None) come out as
+    columns, written as rows ``dst_step`` apart; nothing else in ``dst`` changes."""
+    lanes = _simd.VECTOR_BYTES // np.dtype(dtype).itemsize
+    dst_step, src_step = dst_step or lanes, src_step or lanes
+    src = np.arange(3 + lanes * src_step + lanes, dtype=dtype)
+    dst = np.full(5 + lanes * dst_step + lanes, -1, dtype)
+    _transposed_copy(dst, 5, dst_step, src, 3, src_step)
+    read = np.stack([src[3 + i * src_step : 3 + i * src_step + lanes] for i in range(lanes)])
+    expected = np.full_like(dst, -1)
+    for j in range(lanes):
+        expected[5 + j * dst_step : 5 + j * dst_step + lanes] = read[:, j]
+    np.testing.assert_array_equal(dst, expected)
+
+
 def _copier(store_first):
     @nb.njit
     def copy_first(x, i, count, y, j):

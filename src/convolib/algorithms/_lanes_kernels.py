@@ -20,7 +20,19 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._simd import add, fma, lanes, load, mul, splat, store, sub, transpose, wide_vectors
+from ._simd import (
+    add,
+    fma,
+    lanes,
+    load,
+    mul,
+    splat,
+    store,
+    sub,
+    transpose,
+    transposed_copy,
+    wide_vectors,
+)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -178,54 +190,68 @@ def _filtered(z, wr, wi, wi_back, hr, hi, most):
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _frames_in(z, T, x, n, pitch, frame0, frames, total, valid, lo):
-    """Frames ``frame0 ...`` into ``z``, a square tile of `lanes` samples of `lanes`
-    frames at a time through ``T`` (`transpose`): frame ``frame0 + s`` into slot ``s``."""
+    """Frames ``frame0 ...`` into ``z``, frame ``frame0 + s`` into slot ``s``: `lanes`
+    samples of `lanes` frames at a time, transposed (`transposed_copy` where the
+    frames lie in one line, whole, else through ``T``)."""
     L = lanes(z)
     B = z.shape[0] // (2 * L)
     for half in range(2):
+        first = frame0 + half * L
+        row, f = divmod(first, frames)
+        begin = f * valid - lo  # the first frame's first sample in its line
+        one_line = f + L <= frames and first + L <= total
         for t0 in range(0, B, L):
+            if one_line and begin + t0 >= 0 and begin + (L - 1) * valid + t0 + L <= n:
+                at = row * pitch + begin + t0
+                transposed_copy(z, 2 * L * t0 + half * L, 2 * L, x, at, valid)
+                continue
             for i in range(L):
-                frame = frame0 + half * L + i
-                row, f = divmod(frame, frames)
-                begin = f * valid - lo + t0  # the tile's first sample in its line
-                if frame < total and begin >= 0 and begin + L <= n:
-                    store(T, i * L, load(x, row * pitch + begin))
-                else:
-                    for j in range(L):
-                        inside = frame < total and 0 <= begin + j < n
-                        T[i * L + j] = x[row * pitch + begin + j] if inside else 0
-            transpose(T)
-            for j in range(L):
-                store(z, 2 * L * (t0 + j) + half * L, load(T, j * L))
+                frame = first + i
+                line, g = divmod(frame, frames)
+                start = g * valid - lo + t0  # the tile's first sample in its line
+                if frame < total and start >= 0 and start + L <= n:
+                    store(T, i * L, load(x, line * pitch + start))
+                    continue
+                for j in range(L):
+                    inside = frame < total and 0 <= start + j < n
+                    T[i * L + j] = x[line * pitch + start + j] if inside else 0
+            transposed_copy(z, 2 * L * t0 + half * L, 2 * L, T, 0, L)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _frames_out(z, T, out, length, stride, frame0, frames, total, valid, first):
     """Samples ``first ...`` of the lines in ``z`` into their frames' outputs in
-    ``out`` (lines ``length`` long, every ``stride``-th output), through ``T`` as
-    `_frames_in`."""
+    ``out`` (lines ``length`` long, every ``stride``-th output): `_frames_in` run
+    backwards."""
     L = lanes(z)
     B = z.shape[0] // (2 * L)
     for half in range(2):
+        head = frame0 + half * L
+        row, f = divmod(head, frames)
+        one_line = stride == 1 and f + L <= frames and head + L <= total
         for t0 in range(first, B, L):
+            at = f * valid - first + t0  # the tile's first output in the first frame's line
+            if one_line and t0 + L <= B and at + (L - 1) * valid + L <= length:
+                transposed_copy(out, row * length + at, valid, z, 2 * L * t0 + half * L, 2 * L)
+                continue
             for j in range(L):
                 t = min(t0 + j, B - 1)
                 store(T, j * L, load(z, 2 * L * t + half * L))
             transpose(T)
             for i in range(L):
-                frame = frame0 + half * L + i
+                frame = head + i
                 if frame >= total:
                     break
-                row, f = divmod(frame, frames)
-                at = f * valid - first + t0  # the tile's first output in its line, stride 1
+                line, g = divmod(frame, frames)
+                at = g * valid - first + t0  # the tile's first output in its line, stride 1
                 count = min(L, B - t0)
                 if stride == 1 and at + L <= length and count == L:
-                    store(out, row * length + at, load(T, i * L))
+                    store(out, line * length + at, load(T, i * L))
                     continue
                 for j in range((-at) % stride, count, stride):
                     if (at + j) // stride >= length:
                         break
-                    out[row * length + (at + j) // stride] = T[i * L + j]
+                    out[line * length + (at + j) // stride] = T[i * L + j]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -260,21 +286,24 @@ def _tile_in(R, T, x, at, n0, n1, pitch, r0, c0, B1, half, inside):
     """Rows ``r0 ...`` and columns ``c0 ... c0 + B1 - 1`` of the image at ``at`` in
     ``x`` (rows ``pitch`` apart; zeros outside it, and everywhere unless ``inside``)
     into part ``half`` of ``R``: row ``g L + i`` of the tile in lane ``i`` of the
-    ``B1`` points from ``g B1`` on, `lanes` columns of `lanes` rows at a time."""
+    ``B1`` points from ``g B1`` on, `lanes` columns of `lanes` rows at a time
+    (`transposed_copy`, through ``T`` at the image's edges)."""
     L = lanes(R)
     for g in range(R.shape[0] // (2 * L * B1)):
+        r = r0 + g * L
         for t1 in range(0, B1, L):
+            c, to = c0 + t1, 2 * L * (g * B1 + t1) + half * L
+            if inside and r >= 0 and r + L <= n0 and c >= 0 and c + L <= n1:
+                transposed_copy(R, to, 2 * L, x, at + r * pitch + c, pitch)
+                continue
             for i in range(L):
-                r, c = r0 + g * L + i, c0 + t1
-                if inside and 0 <= r < n0 and c >= 0 and c + L <= n1:
-                    store(T, i * L, load(x, at + r * pitch + c))
-                else:
-                    for j in range(L):
-                        here = inside and 0 <= r < n0 and 0 <= c + j < n1
-                        T[i * L + j] = x[at + r * pitch + c + j] if here else 0
-            transpose(T)
-            for j in range(L):
-                store(R, 2 * L * (g * B1 + t1 + j) + half * L, load(T, j * L))
+                if inside and 0 <= r + i < n0 and c >= 0 and c + L <= n1:
+                    store(T, i * L, load(x, at + (r + i) * pitch + c))
+                    continue
+                for j in range(L):
+                    here = inside and 0 <= r + i < n0 and 0 <= c + j < n1
+                    T[i * L + j] = x[at + (r + i) * pitch + c + j] if here else 0
+            transposed_copy(R, to, 2 * L, T, 0, L)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -287,17 +316,23 @@ def _tile_out(R, T, out, at, out0, out1, s0, s1, o0, o1, first0, first1, B1, hal
     for g in range(R.shape[0] // (2 * L * B1)):
         if (g + 1) * L <= first0:
             continue
+        o = o0 + g * L - first0  # the stride-1 output row of the group's first row
+        rows = s0 == 1 and g * L >= first0 and o + L <= out0
         for t1 in range(first1, B1, L):
+            c = o1 + t1 - first1  # the tile's first column in the stride-1 result
+            frm = 2 * L * (g * B1 + t1) + half * L
+            if rows and s1 == 1 and t1 + L <= B1 and c + L <= out1:
+                transposed_copy(out, at + o * out1 + c, out1, R, frm, 2 * L)
+                continue
             for j in range(L):
                 store(T, j * L, load(R, 2 * L * (g * B1 + min(t1 + j, B1 - 1)) + half * L))
             transpose(T)
             count = min(L, B1 - t1)
-            c = o1 + t1 - first1  # the tile's first column in the stride-1 result
             for i in range(L):
-                o = o0 + g * L + i - first0
-                if g * L + i < first0 or o % s0 or o // s0 >= out0:
+                oi = o + i
+                if g * L + i < first0 or oi % s0 or oi // s0 >= out0:
                     continue
-                row = at + (o // s0) * out1
+                row = at + (oi // s0) * out1
                 if s1 == 1 and c + L <= out1 and count == L:
                     store(out, row + c, load(T, i * L))
                     continue
@@ -308,7 +343,7 @@ def _tile_out(R, T, out, at, out0, out1, s0, s1, o0, o1, first0, first1, B1, hal
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _regroup(A, C, T, B0, B1):
+def _regroup(A, C, B0, B1):
     """``C`` from ``A`` laid out by rows (`_tile_in`: lanes are rows, ``B1`` points a
     group): laid out by columns (lanes are columns, ``B0`` points a group), a square
     tile of `lanes` rows and columns at a time. The same call with ``A`` laid out by
@@ -317,11 +352,8 @@ def _regroup(A, C, T, B0, B1):
     for g in range(B0 // L):
         for h in range(B1 // L):
             for half in range(2):
-                for j in range(L):
-                    store(T, j * L, load(A, 2 * L * (g * B1 + h * L + j) + half * L))
-                transpose(T)
-                for i in range(L):
-                    store(C, 2 * L * (h * B0 + g * L + i) + half * L, load(T, i * L))
+                to = 2 * L * (h * B0 + g * L) + half * L
+                transposed_copy(C, to, 2 * L, A, 2 * L * (g * B1 + h * L) + half * L, 2 * L)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -360,7 +392,7 @@ def convolve_tiles(
             _tile_in(R, T, x, b * plane, n0, n1, pitch, r0, c0, B1, half, 2 * p + half < total)
         for g in range(B0 // L):
             _down(R, wr1, wi1, g * B1, (g + 1) * B1, B1, last1)
-        _regroup(R, C, T, B0, B1)
+        _regroup(R, C, B0, B1)
         for h in range(B1 // L):
             _down(C, wr0, wi0, h * B0, (h + 1) * B0, B0, last0)
             for t0 in range(B0):
@@ -369,7 +401,7 @@ def convolve_tiles(
                 store(C, q, yr)
                 store(C, q + L, yi)
             _up(C, wr0, wb0, h * B0, (h + 1) * B0, last0, B0)
-        _regroup(C, R, T, B1, B0)
+        _regroup(C, R, B1, B0)
         for g in range(B0 // L):
             _up(R, wr1, wb1, g * B1, (g + 1) * B1, last1, B1)
         for half in range(2):
