@@ -764,6 +764,14 @@ LANES_CACHE_POINTS = 4096
 buffer), so they run on one run at a time, forward, product and back, while it is in
 cache."""
 
+LANES_CACHE_BYTES = 2 * 2**20
+LANES_SPILL_PER_DOUBLING = 0.3
+"""A thread's buffers larger than the first (a core's second-level cache and some of
+the third) cost the second more per doubling: 1e7 f32 with 4096 taps took 19.2 ms in
+frames of 16384 (2 MiB) and 20.0 in frames of 32768 (4 MiB), where the model without
+it preferred the second; 1e6 f64 with 1001 taps 3.05, 4.12 and 5.34 ms in frames of
+8192, 32768 and 65536 (1, 4 and 8 MiB), one thread."""
+
 LANES_MIN_BLOCK = 64
 LANES_MAX_BLOCK = 2**16
 """Frames of lines considered: the powers of two from twice the kernel's extent (at

@@ -69,7 +69,10 @@ def framing(spec: Spec, blocks: tuple[int, ...]) -> Framing:
     else:  # a pair of tiles: points / L complex vectors, laid out twice
         tasks, per_task = -(-pieces // 2), per_task * points / width * costs.LANES_TILE_FACTOR
         buffers = 4 * size
-    return Framing(blocks, valid, tasks, tasks * per_task, buffers * points)
+    buffer = buffers * points
+    if buffer > costs.LANES_CACHE_BYTES:
+        per_task *= 1 + costs.LANES_SPILL_PER_DOUBLING * math.log2(buffer / costs.LANES_CACHE_BYTES)
+    return Framing(blocks, valid, tasks, tasks * per_task, buffer)
 
 
 @lru_cache(maxsize=256)
