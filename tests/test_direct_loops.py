@@ -319,6 +319,7 @@ def test_the_cost_model_counts_the_loops_passes():
     from convolib.algorithms import _direct_kernels
 
     assert costs.DIRECT_TAPS_PER_PASS == _direct_kernels.TAPS_PER_PASS
+    assert costs.DIRECT_LINE_MIN_TAPS == _direct_kernels.LINE_MIN_TAPS
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
