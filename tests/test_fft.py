@@ -281,7 +281,7 @@ def short_frames(monkeypatch):
 
     monkeypatch.setattr(costs, "LANES_MIN_BLOCK", 16)
     monkeypatch.setattr(costs, "LANES_MAX_BLOCK", 32)
-    shortest = lambda spec: lanes_fft.framing(spec, lanes_fft._least_blocks(spec))  # noqa: E731
+    shortest = lambda spec: lanes_fft.framing(spec, lanes_fft.block_range(spec)[0])  # noqa: E731
     monkeypatch.setattr(lanes_fft, "choose_framing", shortest)
     forget_plans()
     yield lanes_fft
@@ -455,6 +455,17 @@ def test_supports_explains_what_transforms_cannot_do():
     assert "not much shorter" in blocks.supports(spec)
     assert fft.supports(spec) is None
     assert not fft.exact and not fft.local_nonfinite and fft.accuracy == "normwise"
+    lanes = registry()["lanes_fft"]
+    for x, k, why in [
+        (np.ones(50, complex), np.ones(5, complex), "real signals only"),
+        (np.ones((8, 8, 8)), np.ones((2, 2, 2)), "one or two convolved axes, not 3"),
+        (np.ones((3, 50)), np.ones((3, 5)), "one kernel only"),
+        (np.ones(10**5), np.ones(40_000), "a 40000 kernel takes 131072"),
+        (np.ones((600, 600)), np.ones((300, 40)), "a 300x40 kernel takes 131072"),
+    ]:
+        axes = -1 if x.ndim == 2 and k.shape[0] == 3 else None
+        assert why in lanes.supports(build_spec("convolve", x, k, axes=axes))
+    assert lanes.supports(build_spec("convolve", np.ones((600, 600)), np.ones((100, 9)))) is None
 
 
 def test_cost_counts_strided_outputs_at_stride_one():

@@ -8,6 +8,12 @@ it is ``a * h + i (b * h)``: one complex transform serves two frames and needs n
 unpacking. A group's buffer ``z`` holds point ``t`` as one vector of real parts and one
 of imaginary parts, ``z[2 L t + s]`` for slot ``s`` (the group's frame ``s``).
 
+An image is cut into tiles of ``B0 x B1`` pixels, and a pair of tiles is transformed
+as one complex tile, the first as the real parts and the second as the imaginary
+parts (`convolve_tiles`): along its rows with a row in each lane (the buffer holds
+``L`` rows' point ``t`` as two vectors, the rows' groups one after another), then,
+laid out again by columns with a column in each lane (`_regroup`), along its columns.
+
 The forward transform runs radix-4 decimation in frequency in place and leaves the
 spectrum in bit-reversed order; the product with the kernel's spectrum is taken in
 that order, and the inverse runs decimation in time from bit-reversed order back to

@@ -77,27 +77,32 @@ def framing(spec: Spec, blocks: tuple[int, ...]) -> Framing:
 
 @lru_cache(maxsize=256)
 def choose_framing(spec: Spec) -> Framing:
-    """The blocks with the lowest estimated cost, among powers of two from twice the
-    kernel's extent (`costs.LANES_MIN_BLOCK` at least for lines, `lanes` for tiles)
-    up to the first that holds the whole axis in one frame, for lines up to
-    `costs.LANES_MAX_BLOCK` and for tiles up to `costs.LANES_MAX_TILE` points."""
-    lay = layout(spec)
-    least = costs.LANES_MIN_BLOCK if spec.ndim == 1 else lanes(spec.acc_dtype)
-    most = costs.LANES_MAX_BLOCK if spec.ndim == 1 else costs.LANES_MAX_TILE
+    """The blocks with the lowest estimated cost, among powers of two from the shortest
+    (`block_range`) up to the first that holds the whole axis in one frame, and frames
+    (or tiles) of at most `block_range`'s most points."""
+    shortest, most = block_range(spec)
     lengths = []
-    for e, span in zip(lay.extent, lay.span, strict=True):
-        block = max(least, 1 << (2 * e - 1).bit_length())
-        axis = [block]
-        while block - e + 1 < span:
-            block *= 2
-            axis.append(block)
+    for first, e, span in zip(shortest, layout(spec).extent, layout(spec).span, strict=True):
+        axis = [first]
+        while axis[-1] - e + 1 < span:
+            axis.append(2 * axis[-1])
         lengths.append(axis)
     options = [
         framing(spec, blocks)
         for blocks in itertools.product(*lengths)
-        if math.prod(blocks) <= most or blocks == tuple(a[0] for a in lengths)
+        if math.prod(blocks) <= most or blocks == shortest
     ]
     return min(options, key=lambda f: f.seconds)
+
+
+def block_range(spec: Spec) -> tuple[tuple[int, ...], int]:
+    """The shortest blocks per axis (powers of two, at least twice the kernel's extent,
+    and `costs.LANES_MIN_BLOCK` for lines or `lanes` for tiles), and the most points a
+    frame (`costs.LANES_MAX_BLOCK`) or a tile (`costs.LANES_MAX_TILE`) may have."""
+    least = costs.LANES_MIN_BLOCK if spec.ndim == 1 else lanes(spec.acc_dtype)
+    most = costs.LANES_MAX_BLOCK if spec.ndim == 1 else costs.LANES_MAX_TILE
+    extent = layout(spec).extent
+    return tuple(max(least, 1 << (2 * e - 1).bit_length()) for e in extent), most
 
 
 @lru_cache(maxsize=64)
@@ -132,7 +137,7 @@ def _lines(x: np.ndarray, images: int, d: int) -> tuple[np.ndarray, tuple[int, .
 @register
 class LanesFFT(Algorithm):
     name = "lanes_fft"
-    summary = "FFT in power-of-two frames of 1-D real lines, a frame per SIMD lane (compiled)"
+    summary = "FFT in power-of-two frames or tiles of real signals, a line per SIMD lane"
     exact = False
     local_nonfinite = False
     accuracy = "normwise"
@@ -146,8 +151,8 @@ class LanesFFT(Algorithm):
         if why is None and math.prod(spec.kernel_batch) != 1:
             why = "one kernel only (a batch of kernels has many spectra)"
         if why is None and not spec.empty:
-            smallest = math.prod(_least_blocks(spec))
-            most = costs.LANES_MAX_BLOCK if spec.ndim == 1 else costs.LANES_MAX_TILE
+            shortest, most = block_range(spec)
+            smallest = math.prod(shortest)
             if smallest > most:
                 kernel = "x".join(map(str, layout(spec).extent))
                 why = f"frames of at most {most} points; a {kernel} kernel takes {smallest}"
@@ -162,9 +167,9 @@ class LanesFFT(Algorithm):
         if threads > 1:
             seconds += costs.OS_THREAD_S
         size, batch = spec.acc_dtype.itemsize, math.prod(spec.batch)
-        images = size * batch * (math.prod(spec.n) + math.prod(spec.out))
+        moved = size * batch * (math.prod(spec.n) + math.prod(spec.out))  # read and written
         padded = 0 if spec.zero_padding else size * batch * math.prod(layout(spec).used)
-        seconds += costs.FFT_CALL_OVERHEAD_S + pass_seconds(images + 2 * padded, images)
+        seconds += costs.FFT_CALL_OVERHEAD_S + pass_seconds(moved + 2 * padded, moved)
         spectrum = 2 * size * math.prod(best.blocks)
         return Cost(seconds, padded + spectrum + threads * best.buffer_bytes)
 
@@ -197,19 +202,13 @@ class LanesFFT(Algorithm):
                 )  # fmt: skip
         else:
             (n0, n1), (lo0, lo1), (s0, s1) = lay.used, lay.lo, spec.stride
-            rows, columns = (twiddles(b, dtype) for b in plan.blocks)
+            down, across = (twiddles(b, dtype) for b in plan.blocks)  # axes 0 and 1
 
             def task(t0: int, t1: int) -> None:
                 kernels.convolve_tiles(
                     t0, t1, x, n0, n1, pitches[-1], pitches[0], lo0, lo1, *plan.valid, hr, hi,
-                    *rows, *columns, y, *spec.out, s0, s1, images,
+                    *down, *across, y, *spec.out, s0, s1, images,
                 )  # fmt: skip
 
         in_runs(group_threads(plan.tasks, plan.seconds, workers), plan.tasks, task)
         return out
-
-
-def _least_blocks(spec: Spec) -> tuple[int, ...]:
-    """The shortest blocks `choose_framing` considers."""
-    least = costs.LANES_MIN_BLOCK if spec.ndim == 1 else lanes(spec.acc_dtype)
-    return tuple(max(least, 1 << (2 * e - 1).bit_length()) for e in layout(spec).extent)
