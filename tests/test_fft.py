@@ -16,6 +16,8 @@ import tracemalloc
 import numpy as np
 import pytest
 import scipy.signal as ss
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.fft import next_fast_len
 
 import convolib
@@ -345,6 +347,31 @@ def test_lanes_tiles_and_pairs_tile_the_output(short_frames, dtype):
         assert got.shape == ref.shape and got.dtype == np.dtype(dtype)
         bound = 4 * EPS[dtype] * math.log2(32 * 32) * np.abs(a).max() * np.linalg.norm(b) * 4
         assert np.abs(got - ref).max() <= bound, (a.shape, mode, boundary, stride, dilation)
+
+
+@given(st.data())
+def test_lanes_matches_scipy_on_drawn_signals_and_images(data):
+    """Drawn shapes (1-D batches and images, kernels longer than the signal too), modes,
+    operations and dtypes: within the normwise bound of scipy's direct sum."""
+    dtype = data.draw(st.sampled_from(["float32", "float64"]))
+    d = data.draw(st.integers(1, 2))
+    sx = tuple(data.draw(st.integers(1, 70)) for _ in range(d))
+    sk = tuple(data.draw(st.integers(1, 20)) for _ in range(d))
+    op = data.draw(st.sampled_from(["convolve", "correlate"]))
+    mode = data.draw(st.sampled_from(["full", "same", "valid"]))
+    if mode == "valid" and any(a < b for a, b in zip(sx, sk, strict=True)):
+        mode = "full"
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    x, k = rng.standard_normal(sx).astype(dtype), rng.standard_normal(sk).astype(dtype)
+    got = getattr(convolib, op)(x, k, mode, method="lanes_fft")
+    peer = ss.convolve if op == "convolve" else ss.correlate
+    wide = x.astype(np.float64), k.astype(np.float64)
+    expected = peer(*wide, mode, method="direct")
+    assert got.shape == expected.shape and got.dtype == np.dtype(dtype)
+    length = math.prod(2 * a for a in sx) + math.prod(2 * b for b in sk)
+    bound = 4 * EPS[dtype] * math.log2(length) * np.linalg.norm(x) * np.linalg.norm(k)
+    assert np.abs(got - expected).max(initial=0) <= bound + EPS[dtype] * np.abs(expected).max()
 
 
 def test_lanes_workspace_is_a_group_buffer_per_thread():
