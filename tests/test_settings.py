@@ -2,6 +2,7 @@
 
 import json
 import math
+import statistics
 import threading
 import time
 
@@ -159,6 +160,19 @@ def test_factors_of_another_cost_model_are_measured_again(tmp_path, monkeypatch)
         assert saved["factors"].get("direct", 1.0) == calibration.factor("direct")
     finally:
         monkeypatch.setattr(calibration, "_factors", {})
+
+
+def test_a_typical_ratio_ignores_a_burst_and_moves_little_between_two_groups():
+    """The factor is the geometric mean of the middle half of the ratios: a burst that
+    slows one problem is left out, as by a median; where the ratios fall in two groups,
+    one problem crossing from one to the other moves it by its share, where it moved
+    the median of eight from 1.19 to 1.47."""
+    assert calibration.typical([1.0] * 6 + [50.0]) == pytest.approx(1.0)
+    assert calibration.typical([2.0, 8.0]) == pytest.approx(4.0)
+    low = [0.54, 0.6, 0.7, 0.9, 1.48, 1.58, 1.7, 3.23]
+    high = [*low[:3], 1.45, *low[4:]]
+    moved = calibration.typical(high) / calibration.typical(low)
+    assert moved < 1.15 < statistics.median(high) / statistics.median(low)
 
 
 def test_calibration_off_uses_the_built_in_constants(monkeypatch):
