@@ -224,6 +224,16 @@ def test_long_signals_match_scipy(name, taps, dtype):
             assert np.abs(got - expected).max() <= bound, (mode, peer.__name__)
 
 
+def traced(plan, x, k):
+    """``plan(x, k)`` and the peak of the memory it allocated (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        y = plan(x, k)
+        return y, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_overlap_save_workspace_is_bounded():
     """4·10^6 samples with 4096 taps: the workspace beside the output stays small.
 
@@ -235,14 +245,8 @@ def test_overlap_save_workspace_is_bounded():
     rng = np.random.default_rng(4)
     x, k = rng.standard_normal(4_000_000), rng.standard_normal(4096)
     plan = convolib.plan("convolve", x, k, method="overlap_save")
-    out_bytes = plan.spec.out_bytes
-    tracemalloc.start()
-    try:
-        y = plan(x, k)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert plan.memory_bytes - out_bytes < 0.3 * x.nbytes
+    y, peak = traced(plan, x, k)
+    assert plan.memory_bytes - plan.spec.out_bytes < 0.3 * x.nbytes
     assert peak < 1.1 * plan.memory_bytes
     i = rng.integers(0, y.size, 20)
     exact = [np.dot(x[max(0, j - 4095) : j + 1][::-1], k[: min(j, 4095) + 1]) for j in i]
@@ -380,12 +384,7 @@ def test_lanes_workspace_is_a_group_buffer_per_thread():
     rng = np.random.default_rng(4)
     x, k = rng.standard_normal(1_000_000), rng.standard_normal(1001)
     plan = convolib.plan("convolve", x, k, method="lanes_fft", workers=2)
-    tracemalloc.start()
-    try:
-        y = plan(x, k)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    y, peak = traced(plan, x, k)
     assert plan.memory_bytes - plan.spec.out_bytes < 0.3 * x.nbytes
     assert peak < 1.1 * plan.memory_bytes
     np.testing.assert_allclose(y, ss.oaconvolve(x, k), rtol=0, atol=1e-10)

@@ -208,9 +208,7 @@ def _measure(
     ratios: dict[str, list[float]] = {}
     for (name, _, estimate), seconds in zip(runs, best, strict=True):
         ratios.setdefault(name, []).append(seconds / estimate)
-    factors = {
-        name: min(max(typical(r), _LIMITS[0]), _LIMITS[1]) for name, r in ratios.items()
-    }
+    factors = {name: min(max(typical(r), _LIMITS[0]), _LIMITS[1]) for name, r in ratios.items()}
     return factors, sorted(missing)
 
 

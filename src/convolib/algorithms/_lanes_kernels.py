@@ -57,6 +57,27 @@ def _halves(z, p0, p1, L):
     store(z, p1 + L, sub(ai, bi))
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _pair_twiddles(wr, wi, j, q, step):
+    """Butterfly ``j``'s twiddles in a pair of stages of lengths ``4q`` and ``2q``:
+    ``w^j``, ``w^(j+q)`` and ``w^2j`` as splats of their real and imaginary parts."""
+    return (
+        splat(wr, j * step),
+        splat(wi, j * step),
+        splat(wr, (j + q) * step),
+        splat(wi, (j + q) * step),
+        splat(wr, 2 * j * step),
+        splat(wi, 2 * j * step),
+    )
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _quarters(L, t, q):
+    """Where points ``t``, ``t + q``, ``t + 2q`` and ``t + 3q`` start in a buffer."""
+    p0 = 2 * L * t
+    return p0, p0 + 2 * L * q, p0 + 4 * L * q, p0 + 6 * L * q
+
+
 @nb.njit(cache=True, nogil=True)
 def _down(z, wr, wi, lo, hi, m, last):
     """`forward`'s stages on points ``[lo, hi)``, in pairs of lengths ``m``, ``m / 4``, ...
@@ -71,11 +92,8 @@ def _down(z, wr, wi, lo, hi, m, last):
         for s in range(lo, hi, m):
             for j in range(q):
                 # Two radix-2 stages: lengths m (twiddles w^j, w^(j+q)), then m/2 (w^2j).
-                c1, d1 = splat(wr, j * step), splat(wi, j * step)
-                c2, d2 = splat(wr, (j + q) * step), splat(wi, (j + q) * step)
-                c3, d3 = splat(wr, 2 * j * step), splat(wi, 2 * j * step)
-                p0 = 2 * L * (s + j)
-                p1, p2, p3 = p0 + 2 * L * q, p0 + 4 * L * q, p0 + 6 * L * q
+                c1, d1, c2, d2, c3, d3 = _pair_twiddles(wr, wi, j, q, step)
+                p0, p1, p2, p3 = _quarters(L, s + j, q)
                 a0r, a0i, a1r, a1i = load(z, p0), load(z, p0 + L), load(z, p1), load(z, p1 + L)
                 a2r, a2i, a3r, a3i = load(z, p2), load(z, p2 + L), load(z, p3), load(z, p3 + L)
                 b0r, b0i = add(a0r, a2r), add(a0i, a2i)
@@ -115,11 +133,8 @@ def _up(z, wr, wi, lo, hi, first, m):
         for s in range(lo, hi, first):
             for j in range(q):
                 # `forward`'s two stages undone: length m/2 (w^2j), then m (w^j, w^(j+q)).
-                c1, d1 = splat(wr, j * step), splat(wi, j * step)
-                c2, d2 = splat(wr, (j + q) * step), splat(wi, (j + q) * step)
-                c3, d3 = splat(wr, 2 * j * step), splat(wi, 2 * j * step)
-                p0 = 2 * L * (s + j)
-                p1, p2, p3 = p0 + 2 * L * q, p0 + 4 * L * q, p0 + 6 * L * q
+                c1, d1, c2, d2, c3, d3 = _pair_twiddles(wr, wi, j, q, step)
+                p0, p1, p2, p3 = _quarters(L, s + j, q)
                 a0r, a0i, a2r, a2i = load(z, p0), load(z, p0 + L), load(z, p2), load(z, p2 + L)
                 a1r, a1i = _times(load(z, p1), load(z, p1 + L), c3, d3)
                 a3r, a3i = _times(load(z, p3), load(z, p3 + L), c3, d3)
