@@ -378,6 +378,22 @@ def test_lanes_matches_scipy_on_drawn_signals_and_images(data):
     assert np.abs(got - expected).max(initial=0) <= bound + EPS[dtype] * np.abs(expected).max()
 
 
+def test_lanes_calls_from_several_python_threads_match_serial_ones():
+    """Lines and images on lanes_fft from three Python threads at once, each call on two
+    threads of its own: every call gives the serial call's bits."""
+    from helpers import assert_concurrent_calls_match_serial
+
+    rng = np.random.default_rng(12)
+    line, image = rng.standard_normal(300_000), rng.standard_normal((600, 500)).astype(np.float32)
+    cases = [(line, rng.standard_normal(700)), (image, rng.standard_normal((21, 17)))]
+    cases.append((line[:-5].astype(np.float32), rng.standard_normal(300).astype(np.float32)))
+
+    def call(a, b):
+        return convolib.convolve(a, b, "same", method="lanes_fft", workers=2)
+
+    assert_concurrent_calls_match_serial(call, cases)
+
+
 def test_lanes_workspace_is_a_group_buffer_per_thread():
     """10^6 samples with 1001 taps: beside the output, the call holds its group buffers
     and the kernel's spectrum, as the plan says (within 10%)."""
