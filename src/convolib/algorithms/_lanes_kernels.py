@@ -377,6 +377,15 @@ def _regroup(A, C, B0, B1):
                 transposed_copy(C, to, 2 * L, A, 2 * L * (g * B1 + h * L) + half * L, 2 * L)
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _tile_place(tile, F0, F1, valid0, valid1):
+    """Tile ``tile``'s image, and its first stride-1 output's row and column there
+    (tiles numbered image after image, ``F0`` rows of ``F1``)."""
+    b, f = divmod(tile, F0 * F1)
+    f0, f1 = divmod(f, F1)
+    return b, f0 * valid0, f1 * valid1
+
+
 @nb.njit(cache=True, nogil=True)
 def convolve_tiles(
     p0, p1, x, n0, n1, pitch, plane, lo0, lo1, valid0, valid1, hr, hi,
@@ -407,10 +416,9 @@ def convolve_tiles(
     last0, last1 = _last_pair(B0), _last_pair(B1)
     for p in range(p0, p1):
         for half in range(2):
-            b, f = divmod(2 * p + half, F0 * F1)
-            f0, f1 = divmod(f, F1)
-            r0, c0 = f0 * valid0 - lo0, f1 * valid1 - lo1
-            _tile_in(R, T, x, b * plane, n0, n1, pitch, r0, c0, B1, half, 2 * p + half < total)
+            b, o0, o1 = _tile_place(2 * p + half, F0, F1, valid0, valid1)
+            inside = 2 * p + half < total
+            _tile_in(R, T, x, b * plane, n0, n1, pitch, o0 - lo0, o1 - lo1, B1, half, inside)
         for g in range(B0 // L):
             _down(R, wr1, wi1, g * B1, (g + 1) * B1, B1, last1)
         _regroup(R, C, B0, B1)
@@ -428,24 +436,6 @@ def convolve_tiles(
         for half in range(2):
             if 2 * p + half >= total:
                 break
-            b, f = divmod(2 * p + half, F0 * F1)
-            f0, f1 = divmod(f, F1)
+            b, o0, o1 = _tile_place(2 * p + half, F0, F1, valid0, valid1)
             at = b * out0 * out1
-            o0, o1 = f0 * valid0, f1 * valid1
             _tile_out(R, T, out, at, out0, out1, s0, s1, o0, o1, B0 - valid0, B1 - valid1, B1, half)
-
-
-def twiddles(block: int, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``wr``, ``wi`` and the conjugate ``wi``: ``exp(-2 pi i t / block)``, ``t < block / 2``,
-    computed in float64."""
-    w = np.exp(-2j * np.pi * np.arange(block // 2) / block)
-    return w.real.astype(dtype), w.imag.astype(dtype), (-w.imag).astype(dtype)
-
-
-def bit_reversed(block: int) -> np.ndarray:
-    """The indices ``0 .. block - 1`` with their ``log2(block)`` bits reversed."""
-    bits = block.bit_length() - 1
-    index = np.zeros(block, np.int64)
-    for b in range(bits):
-        index |= ((np.arange(block) >> b) & 1) << (bits - 1 - b)
-    return index

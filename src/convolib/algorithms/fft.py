@@ -164,7 +164,7 @@ def _factor_to_root(m: int) -> int:
     return max(d for d in range(1, math.isqrt(m) + 1) if m % d == 0)
 
 
-def _turns(t: np.ndarray, period: int, sign: int) -> np.ndarray:
+def turns(t: np.ndarray, period: int, sign: int) -> np.ndarray:
     """``exp(sign 2 pi i t / period)`` for integers ``t``, reduced exactly first."""
     return np.exp((sign * 2j * np.pi / period) * (t % period))
 
@@ -174,8 +174,8 @@ def _twiddles(m1: int, m2: int, sign: int) -> tuple[np.ndarray, np.ndarray]:
     """`_fft_kernels.twiddle`'s tables for ``w = exp(sign 2 pi i / (m1 m2))``."""
     step = math.isqrt(m1 - 1) + 1
     k2 = np.arange(m2)[:, None]
-    near = _turns(k2 * np.arange(step), m1 * m2, sign)
-    far = _turns(k2 * (step * np.arange(-(-m1 // step))), m1 * m2, sign)
+    near = turns(k2 * np.arange(step), m1 * m2, sign)
+    far = turns(k2 * (step * np.arange(-(-m1 // step))), m1 * m2, sign)
     return near, far
 
 
@@ -183,7 +183,7 @@ def _twiddles(m1: int, m2: int, sign: int) -> tuple[np.ndarray, np.ndarray]:
 def _mirror_twiddles(n: int, rows: int, row: int, sign: int):
     """Tables ``outer``, ``inner`` with ``outer[r] inner[c] = exp(sign 2 pi i (r row + c) / n)``
     (the real trick's twiddles, by row and column)."""
-    return _turns(row * np.arange(rows), n, sign), _turns(np.arange(row), n, sign)
+    return turns(row * np.arange(rows), n, sign), turns(np.arange(row), n, sign)
 
 
 def _four_steps(A: np.ndarray, sign: int, workers: int) -> np.ndarray:

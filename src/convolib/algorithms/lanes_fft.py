@@ -32,7 +32,7 @@ from .. import _heap, costs
 from ..spec import Spec
 from . import Algorithm, Cost, register
 from ._launch import in_runs
-from .fft import fft_supports, layout, padded_signal, pass_seconds, spread_kernel
+from .fft import fft_supports, layout, padded_signal, pass_seconds, spread_kernel, turns
 from .overlap_save import group_threads
 
 
@@ -107,16 +107,22 @@ def block_range(spec: Spec) -> tuple[tuple[int, ...], int]:
 
 @lru_cache(maxsize=64)
 def twiddles(block: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from ._lanes_kernels import twiddles
-
-    return twiddles(block, dtype)
+    """The kernels' twiddle tables: the real and imaginary parts of
+    ``exp(-2 pi i t / block)`` for ``t < block / 2``, and the latter negated (the
+    inverse's), computed in float64."""
+    w = turns(np.arange(block // 2), block, -1)
+    return w.real.astype(dtype), w.imag.astype(dtype), (-w.imag).astype(dtype)
 
 
 @lru_cache(maxsize=64)
 def bit_reversed(block: int) -> np.ndarray:
-    from ._lanes_kernels import bit_reversed
-
-    return bit_reversed(block)
+    """The indices ``0 .. block - 1`` with their ``log2(block)`` bits reversed: where
+    the kernels' forward transform leaves each frequency."""
+    bits = block.bit_length() - 1
+    index = np.zeros(block, np.int64)
+    for b in range(bits):
+        index |= ((np.arange(block) >> b) & 1) << (bits - 1 - b)
+    return index
 
 
 def _lines(x: np.ndarray, images: int, d: int) -> tuple[np.ndarray, tuple[int, ...]]:
